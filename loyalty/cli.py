@@ -1,0 +1,231 @@
+"""The `loyalty` command. Every failure is one clear line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from loyalty import migrate
+from loyalty.config import Settings
+from loyalty.db import make_engine
+from loyalty.errors import LoyaltyError
+from loyalty.ingest import LOAD_ORDER, Counts
+
+
+class App:
+    """What every command needs, built on first use (so `--help` never touches the database)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    def migrated_engine(self) -> Engine:
+        """The engine, after checking the schema is current: a stale one fails in odd ways."""
+        current, head = migrate.current_revision(self.engine), migrate.head_revision()
+        if current != head:
+            raise LoyaltyError(
+                f"the database is at schema revision {current or 'none'}, the code needs {head}: "
+                "run `loyalty db upgrade`"
+            )
+        return self.engine
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="LOYALTY_DATABASE_URL", show_envvar=True,
+              help="SQLAlchemy URL; default: SQLite file under LOYALTY_HOME (./var).")
+@click.version_option(package_name="loyalty-designer")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Loyalty program designer for restaurants.
+
+    Run `loyalty demo` for the whole pipeline on synthetic data, or `loyalty COMMAND --help`.
+    """
+    ctx.obj = App(Settings.from_env(database_url=database_url))
+
+
+# -- database --------------------------------------------------------------------------------
+
+@cli.group()
+def db() -> None:
+    """Create and migrate the database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@pass_app
+def db_upgrade(app: App, revision: str) -> None:
+    """Migrate the schema up to REVISION (default: the latest)."""
+    migrate.upgrade(app.engine, revision)
+    click.echo(f"database at revision {migrate.current_revision(app.engine)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@pass_app
+def db_downgrade(app: App, revision: str) -> None:
+    """Migrate the schema down to REVISION (`base` removes every table)."""
+    migrate.downgrade(app.engine, revision)
+    click.echo(f"database at revision {migrate.current_revision(app.engine) or 'base'}")
+
+
+@db.command("current")
+@pass_app
+def db_current(app: App) -> None:
+    """Print the schema revision of the database and of the code."""
+    click.echo(f"database: {migrate.current_revision(app.engine) or 'base'}")
+    click.echo(f"code:     {migrate.head_revision()}")
+
+
+# -- ingestion -------------------------------------------------------------------------------
+
+FORMATS = ("csv", "jsonl", "online-retail", "reviews-export")
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice([k.replace("_", "-") for k in LOAD_ORDER]
+                                          + list(LOAD_ORDER)))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Default: from the file name. online-retail loads `visits` (with customers, "
+                   "items and lines) from the UCI Online Retail layout; reviews-export loads "
+                   "`reviews` (with reviewers, restaurants and visits) from a review export.")
+@click.option("--source", default=None,
+              help="Namespace of the file's ids (default: `default`, or the adapter's name).")
+@click.option("--timezone", "tz", default=None,
+              help="Zone of timestamps without an offset (default: LOYALTY_TIMEZONE).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@pass_app
+def ingest(app: App, kind: str, file: Path, fmt: str | None, source: str | None,
+           tz: str | None, progress: bool | None) -> None:
+    """Load FILE (CSV or JSON Lines, optionally .gz) as rows of KIND.
+
+    Invalid rows are quarantined with the reason (see `loyalty quarantine`); the rest go in.
+    Re-running the same file inserts nothing twice. Columns: docs/data-schema.md.
+    """
+    from loyalty.ingest import adapters, ingest_file
+
+    settings = app.settings.with_(timezone=tz) if tz else app.settings
+    engine = app.migrated_engine()
+    show = sys.stderr.isatty() if progress is None else progress
+    kind = kind.replace("-", "_")
+    if fmt in adapters.ADAPTERS:
+        adapter = adapters.ADAPTERS[fmt]
+        if kind != adapter.kind:
+            raise click.UsageError(f"--format {fmt} loads `{adapter.kind}`, not `{kind}`")
+        report = adapter.run(engine, file, source=source or fmt,
+                             tz=None if not tz else settings.tz, progress=show)
+        for line in report.lines():
+            click.echo(line)
+        return
+    counts, seconds = ingest_file(engine, kind, file, source=source or "default",
+                                  tz=settings.tz, chunk_size=settings.ingest_chunk_size,
+                                  fmt=fmt, progress=show)
+    click.echo(_summary(kind, file, counts, seconds))
+
+
+def _summary(kind: str, file: Path, counts: Counts, seconds: float) -> str:
+    rate = counts.read / seconds if seconds > 0 else 0.0
+    return f"{kind} from {file.name}: {counts.line()} ({seconds:.1f}s, {rate:,.0f} rows/s)"
+
+
+@cli.command()
+@click.option("--kind", default=None, help="Only rows of this kind.")
+@click.option("--source", default=None, help="Only rows from this source.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@pass_app
+def quarantine(app: App, kind: str | None, source: str | None, limit: int) -> None:
+    """List quarantined input rows with their reasons, newest first."""
+    from sqlalchemy import func, select
+
+    from loyalty.models import IngestError
+
+    engine = app.migrated_engine()
+    query = select(IngestError).order_by(IngestError.id.desc()).limit(limit)
+    count = select(func.count()).select_from(IngestError)
+    for col, value in (("kind", kind), ("source", source)):
+        if value:
+            query = query.where(getattr(IngestError, col) == value.replace("-", "_"))
+            count = count.where(getattr(IngestError, col) == value.replace("-", "_"))
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        total = session.scalar(count)
+        for err in session.scalars(query):
+            click.echo(f"{Path(err.file_name).name}:{err.row_number} [{err.kind}] {err.reason}")
+    click.echo(f"{total:,} quarantined row(s) in all")
+
+
+# -- synthetic data and the demo -------------------------------------------------------------
+
+@cli.command()
+@click.option("--customers", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: LOYALTY_HOME/data/synthetic).")
+@pass_app
+def synth(app: App, customers: int, seed: int, out: Path | None) -> None:
+    """Write a synthetic restaurant data set (Lima, two years) as CSV files."""
+    from loyalty import synth as generator
+
+    out = out or app.settings.data_dir / "synthetic"
+    data = generator.generate(customers=customers, seed=seed, progress=sys.stderr.isatty())
+    paths = generator.write(data, out)
+    for name, path in paths.items():
+        click.echo(f"{name:12s} {path}")
+
+
+@cli.command()
+@click.option("--customers", default=2000, show_default=True, type=click.IntRange(10, 200_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@pass_app
+def demo(app: App, customers: int, seed: int) -> None:
+    """The main job on the embedded default: synthetic data into the database, end to end."""
+    from loyalty.pipeline import run_demo
+
+    for line in run_demo(app.settings, customers=customers, seed=seed, echo=click.echo):
+        click.echo(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: click's usage errors as they are, everything else as one line."""
+    try:
+        code = cli.main(args=argv, prog_name="loyalty", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except LoyaltyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        click.echo(f"error: database: {detail}", err=True)
+        return 1
+    except OSError as exc:
+        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("LOYALTY_DEBUG"):
+            raise
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} "
+                   "(LOYALTY_DEBUG=1 shows the traceback)", err=True)
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""One settings object, read from ``LOYALTY_*`` environment variables when asked, never at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loyalty.errors import ConfigError
+
+PREFIX = "LOYALTY_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and the knobs shared by the whole service.
+
+    ``home`` anchors the defaults: the SQLite file, trained models and generated data all live
+    under it unless their own variable says otherwise.
+    """
+
+    home: Path = Path("var")
+    database_url: str = ""
+    model_dir: Path = field(default=Path())
+    data_dir: Path = field(default=Path())
+    shared_data_dir: Path = Path("../shared/data")
+    timezone: str = "America/Lima"
+    horizon_days: int = 60
+    ingest_chunk_size: int = 20_000
+
+    def __post_init__(self) -> None:
+        # Derived defaults are filled here so that overriding `home` moves all of them at once.
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'loyalty.db'}")
+        if self.model_dir == Path():
+            object.__setattr__(self, "model_dir", self.home / "models")
+        if self.data_dir == Path():
+            object.__setattr__(self, "data_dir", self.home / "data")
+        if self.horizon_days < 1:
+            raise ConfigError(f"LOYALTY_HORIZON_DAYS must be at least 1, got {self.horizon_days}")
+        if self.ingest_chunk_size < 1:
+            raise ConfigError("LOYALTY_INGEST_CHUNK_SIZE must be at least 1")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"LOYALTY_TIMEZONE {self.timezone!r} is not a known time zone") from exc
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``LOYALTY_<FIELD>`` variables; keyword overrides win over both."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _parse(name: str, type_name: object, raw: str) -> object:
+    kind = str(type_name)
+    if kind == "Path":
+        return Path(raw).expanduser()
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{name.upper()} must be an integer, got {raw!r}") from exc
+    return raw

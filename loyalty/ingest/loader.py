@@ -1,0 +1,387 @@
+"""Loading validated chunks into the database: references, idempotent upserts, quarantine.
+
+One `Loader` serves one import (a file, or an adapter's derived tables). Each chunk is its own
+transaction, so a killed import keeps what it finished and a re-run only finds rows unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, Table, bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from loyalty.ingest.readers import Chunk, Rejected
+from loyalty.ingest.schemas import KINDS, Kind
+from loyalty.ingest.validate import Reasons, validate
+from loyalty.models import IngestError, Job, LoyaltyAccount
+
+LOOKUP_BATCH = 1000  # keeps IN (...) lists well under every driver's parameter limit
+
+
+@dataclass
+class Counts:
+    """What happened to the rows of one kind. Every row read lands in exactly one bucket."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, "inserted": self.inserted, "updated": self.updated,
+                "unchanged": self.unchanged, "quarantined": self.quarantined, **self.extra}
+
+    def line(self) -> str:
+        parts = [f"{k} {v:,}" for k, v in self.as_dict().items()]
+        return ", ".join(parts)
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[str, Any]],
+                              index_elements: Iterable[str]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    conn.execute(stmt, rows)
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as dicts of plain Python values (None for missing), ready for a driver."""
+    cols: dict[str, list[Any]] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            cols[name] = [None if pd.isna(v) else v.to_pydatetime() for v in series]
+        elif series.dtype == "Int64":
+            cols[name] = [None if pd.isna(v) else int(v) for v in series]
+        elif series.dtype.kind == "f":
+            cols[name] = [None if math.isnan(v) else float(v) for v in series.to_numpy()]
+        else:
+            cols[name] = [None if _missing(v) else v for v in series]
+    names = list(cols)
+    return [dict(zip(names, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, float) or isinstance(new, float):
+        return old is not None and new is not None and abs(float(old) - float(new)) < 5e-7
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return old.astimezone(UTC) == new.astimezone(UTC)
+    return old == new
+
+
+def _raw_text(raw: dict[str, object]) -> str:
+    # ensure_ascii keeps undecodable bytes (lone surrogates) as \udcXX escapes: valid JSON text
+    # that still shows exactly what the file held.
+    return json.dumps(raw, ensure_ascii=True, default=str)
+
+
+class Loader:
+    """Validates and writes chunks of one kind after another, keeping counts and a job row."""
+
+    def __init__(self, engine: Engine, source: str, tz: ZoneInfo, file_name: str,
+                 file_sha256: str, job_kind: str = "ingest", params: dict | None = None) -> None:
+        self.engine = engine
+        self.source = source
+        self.tz = tz
+        self.file_name = file_name
+        self.file_sha256 = file_sha256
+        self.counts: dict[str, Counts] = {}
+        self._refs: dict[str, dict[str, tuple[Any, ...]]] = {}
+        self._seen: dict[str, dict[Any, int]] = {}
+        self.now = datetime.now(UTC)
+        with engine.begin() as conn:
+            self.job_id = conn.execute(
+                Job.__table__.insert().returning(Job.__table__.c.id),
+                {"kind": job_kind, "status": "running", "params": params or {},
+                 "started_at": self.now, "heartbeat_at": self.now, "progress_done": 0,
+                 "created_at": self.now},
+            ).scalar_one()
+
+    # -- the public steps --------------------------------------------------------------------
+
+    def load(self, kind_name: str, chunk: Chunk, error_kind: str | None = None) -> Counts:
+        """Validate and write one chunk; return the counts of this chunk."""
+        kind = KINDS[kind_name]
+        counts = Counts(read=len(chunk.row_numbers) + len(chunk.rejected))
+        typed, reasons = validate(kind, chunk.rows, self.tz, self.now)
+        numbers = np.asarray(chunk.row_numbers, dtype=np.int64)
+        with self.engine.begin() as conn:
+            self._duplicates(kind, typed, numbers, reasons)
+            resolved = self._resolve(conn, kind, typed, reasons)
+            self._cross_checks(conn, kind, typed, resolved, reasons)
+            bad = reasons.bad
+            if kind.name == "customers":
+                self._check_loyalty_numbers(conn, typed, bad, reasons)
+                bad = reasons.bad
+            good = resolved.loc[~bad].reset_index(drop=True)
+            self._upsert(conn, kind, good, counts)
+            if kind.name == "customers":
+                self._ensure_accounts(conn, good)
+            rejected = list(chunk.rejected) + [
+                Rejected(int(numbers[i]), "; ".join(reasons.lists[i]),
+                         _raw_row(chunk.rows.iloc[i]))
+                for i in np.flatnonzero(bad)
+            ]
+            self.quarantine(conn, error_kind or kind.name, rejected)
+            counts.quarantined = len(rejected)
+            self._add(kind.name, counts, conn)
+        return counts
+
+    def quarantine(self, conn: Connection, kind_name: str, rejected: list[Rejected]) -> None:
+        insert_ignoring_conflicts(
+            conn,
+            IngestError.__table__,
+            [{"job_id": self.job_id, "source": self.source, "kind": kind_name,
+              "file_name": self.file_name[-500:], "file_sha256": self.file_sha256,
+              "row_number": r.row_number, "reason": r.reason[:2000], "raw": _raw_text(r.raw),
+              "created_at": self.now} for r in rejected],
+            ("file_sha256", "source", "kind", "row_number"),
+        )
+
+    def add_extra(self, kind_name: str, **extra: int) -> None:
+        counts = self.counts.setdefault(kind_name, Counts())
+        for key, value in extra.items():
+            counts.extra[key] = counts.extra.get(key, 0) + value
+            counts.read += value
+
+    def finish(self, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Job.__table__).where(Job.__table__.c.id == self.job_id).values(
+                    status="failed" if error else "succeeded", error=error,
+                    finished_at=datetime.now(UTC),
+                    counts={k: c.as_dict() for k, c in self.counts.items()},
+                )
+            )
+
+    # -- steps inside a chunk ----------------------------------------------------------------
+
+    def _add(self, kind_name: str, counts: Counts, conn: Connection) -> None:
+        total = self.counts.setdefault(kind_name, Counts())
+        for name in ("read", "inserted", "updated", "unchanged", "quarantined"):
+            setattr(total, name, getattr(total, name) + getattr(counts, name))
+        done = sum(c.read for c in self.counts.values())
+        conn.execute(
+            update(Job.__table__).where(Job.__table__.c.id == self.job_id).values(
+                progress_done=done, heartbeat_at=datetime.now(UTC),
+                counts={k: c.as_dict() for k, c in self.counts.items()},
+            )
+        )
+
+    def _duplicates(self, kind: Kind, typed: pd.DataFrame, numbers: np.ndarray,
+                    reasons: Reasons) -> None:
+        """The same key twice in one file is ambiguous: keep the first, quarantine the rest."""
+        seen = self._seen.setdefault(kind.name, {})
+        key_cols = [kind.key] if kind.key else list(kind.natural_key)
+        keys = list(zip(*(typed[c].tolist() for c in key_cols), strict=True))
+        label = "/".join(key_cols)
+        for i, key in enumerate(keys):
+            if any(_missing(k) for k in key) or reasons.lists[i]:
+                continue
+            first = seen.get(key)
+            if first is None:
+                seen[key] = int(numbers[i])
+            else:
+                shown = "/".join(str(k) for k in key)
+                reasons.lists[i].append(f"duplicate {label} {shown!r} (first at row {first})")
+
+    def _lookup_refs(self, conn: Connection, ref_kind: str, ids: list[str]) -> None:
+        cache = self._refs.setdefault(ref_kind, {})
+        wanted = [i for i in ids if i not in cache]
+        kind = KINDS[ref_kind]
+        table = kind.model.__table__
+        extra = [table.c[c] for c in kind.refs_carry]
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start:start + LOOKUP_BATCH]
+            rows = conn.execute(
+                select(table.c.external_id, table.c.id, *extra).where(
+                    table.c.source == self.source, table.c.external_id.in_(batch)
+                )
+            )
+            for row in rows:
+                cache[row[0]] = tuple(row[1:])
+
+    def _resolve(self, conn: Connection, kind: Kind, typed: pd.DataFrame,
+                 reasons: Reasons) -> pd.DataFrame:
+        """Swap external references for row ids; unknown ones are reasons, not crashes."""
+        out = pd.DataFrame(index=typed.index)
+        for column in kind.columns:
+            values = typed[column.name]
+            if not column.stored:
+                out["_" + column.name] = values
+                continue
+            if column.type != "ref":
+                out[column.target] = values
+                continue
+            present = values.notna().to_numpy()
+            self._lookup_refs(conn, column.ref, sorted(set(values[present].tolist())))
+            cache = self._refs[column.ref]
+            found = values.map(lambda v, c=cache: c.get(v), na_action="ignore")
+            unknown = present & found.isna().to_numpy()
+            reasons.add(unknown, column.name + ": " + values.map(repr, na_action="ignore")
+                        .fillna("") + f" is not a known {column.ref.removesuffix('s')}")
+            out[column.target] = found.map(lambda t: t[0], na_action="ignore").astype("Int64")
+            out["_ref_" + column.name] = found
+        if kind.key:
+            out["source"] = self.source
+        return out
+
+    def _cross_checks(self, conn: Connection, kind: Kind, typed: pd.DataFrame,
+                      resolved: pd.DataFrame, reasons: Reasons) -> None:
+        """Rules that span columns or tables."""
+        if kind.name == "visits":
+            amount = typed["total_amount"].to_numpy(dtype=float, na_value=np.nan)
+            is_return = typed["is_return"].fillna(False).to_numpy(dtype=bool)
+            with np.errstate(invalid="ignore"):
+                reasons.add(is_return & (amount > 0), "total_amount: positive on a return")
+                reasons.add(~is_return & (amount < 0),
+                            "total_amount: negative on a visit that is not a return")
+        elif kind.name == "order_items":
+            visit = resolved["_ref_visit_id"]
+            is_return = visit.map(lambda t: bool(t[2]), na_action="ignore").fillna(False)
+            qty = typed["quantity"].to_numpy(dtype=float, na_value=np.nan)
+            ret = is_return.to_numpy(dtype=bool)
+            with np.errstate(invalid="ignore"):
+                reasons.add(ret & (qty > 0), "quantity: positive on a return visit")
+                reasons.add(~ret & (qty < 0), "quantity: negative on a visit that is not a return")
+        elif kind.name == "reviews":
+            visit_customer = resolved["_ref_visit_id"].map(lambda t: t[1], na_action="ignore")
+            mismatch = (visit_customer.notna() & resolved["customer_id"].notna()
+                        & (visit_customer != resolved["customer_id"])).to_numpy(dtype=bool)
+            reasons.add(mismatch, "visit_id: the visit belongs to another customer")
+
+    def _check_loyalty_numbers(self, conn: Connection, typed: pd.DataFrame, bad: np.ndarray,
+                               reasons: Reasons) -> None:
+        numbers = self._loyalty_numbers(typed["customer_id"], typed["loyalty_id"])
+        owners: dict[str, tuple[str, str]] = {}
+        acc, cust = LoyaltyAccount.__table__, KINDS["customers"].model.__table__
+        wanted = sorted(set(numbers[~bad]))
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            rows = conn.execute(
+                select(acc.c.loyalty_number, cust.c.source, cust.c.external_id)
+                .join(cust, cust.c.id == acc.c.customer_id)
+                .where(acc.c.loyalty_number.in_(wanted[start:start + LOOKUP_BATCH]))
+            )
+            owners.update({r[0]: (r[1], r[2]) for r in rows})
+        taken = self._seen.setdefault("loyalty_numbers", {})
+        ext = typed["customer_id"].tolist()
+        for i, number in enumerate(numbers):
+            if bad[i]:
+                continue
+            owner = owners.get(number)
+            if owner and owner != (self.source, ext[i]):
+                reasons.lists[i].append(f"loyalty_id {number!r} belongs to another customer")
+            elif taken.setdefault(number, ext[i]) != ext[i]:
+                reasons.lists[i].append(f"loyalty_id {number!r} is given to two customers")
+
+    def _loyalty_numbers(self, external_ids: pd.Series, loyalty_ids: pd.Series) -> np.ndarray:
+        default = f"{self.source}-" + external_ids.astype(object)
+        return loyalty_ids.where(loyalty_ids.notna(), default).to_numpy()
+
+    def _ensure_accounts(self, conn: Connection, good: pd.DataFrame) -> None:
+        """Every customer gets a card; the card number follows the file's `loyalty_id`."""
+        if good.empty:
+            return
+        cust = KINDS["customers"].model.__table__
+        acc = LoyaltyAccount.__table__
+        numbers = dict(zip(
+            good["external_id"],
+            self._loyalty_numbers(good["external_id"], good["_loyalty_id"]),
+            strict=True,
+        ))
+        signup = dict(zip(good["external_id"], good["signup_date"], strict=True))
+        rows = []
+        for start in range(0, len(good), LOOKUP_BATCH):
+            batch = good["external_id"].iloc[start:start + LOOKUP_BATCH].tolist()
+            rows += conn.execute(
+                select(cust.c.external_id, cust.c.id, acc.c.id, acc.c.loyalty_number)
+                .outerjoin(acc, acc.c.customer_id == cust.c.id)
+                .where(cust.c.source == self.source, cust.c.external_id.in_(batch))
+            ).all()
+        new = [{"customer_id": cid, "loyalty_number": numbers[ext], "points": 0,
+                "tier": "bronze", "enrolled_on": signup[ext], "created_at": self.now,
+                "updated_at": self.now}
+               for ext, cid, acc_id, _ in rows if acc_id is None]
+        insert_ignoring_conflicts(conn, acc, new, ("customer_id",))
+        moved = [{"_id": acc_id, "loyalty_number": numbers[ext], "updated_at": self.now}
+                 for ext, _, acc_id, number in rows
+                 if acc_id is not None and number != numbers[ext]]
+        if moved:
+            conn.execute(
+                update(acc).where(acc.c.id == bindparam("_id")).values(
+                    loyalty_number=bindparam("loyalty_number"), updated_at=bindparam("updated_at")
+                ),
+                moved,
+            )
+
+    def _upsert(self, conn: Connection, kind: Kind, good: pd.DataFrame, counts: Counts) -> None:
+        """Insert new rows, update changed ones, leave identical ones alone."""
+        if good.empty:
+            return
+        table: Table = kind.model.__table__
+        data = good[[c for c in good.columns if not c.startswith("_")]]
+        records = to_records(data)
+        key_attrs = ("source", "external_id") if kind.key else kind.natural_key
+        value_attrs = [c for c in data.columns if c not in key_attrs]
+        existing = self._existing(conn, table, key_attrs, value_attrs, records)
+        new, changed = [], []
+        for rec in records:
+            key = tuple(rec[k] for k in key_attrs)
+            old = existing.get(key)
+            if old is None:
+                new.append(rec)
+            elif any(not _same(old[a], rec[a]) for a in value_attrs):
+                changed.append({**rec, "_id": old["id"]})
+        stamps = {c: self.now for c in ("created_at", "updated_at") if c in table.c}
+        insert_ignoring_conflicts(conn, table, [{**r, **stamps} for r in new], key_attrs)
+        if changed:
+            values = {a: bindparam(a) for a in value_attrs}
+            if "updated_at" in table.c:
+                values["updated_at"] = bindparam("updated_at")
+            conn.execute(
+                update(table).where(table.c.id == bindparam("_id")).values(values),
+                [{**r, "updated_at": self.now} for r in changed],
+            )
+        counts.inserted += len(new)
+        counts.updated += len(changed)
+        counts.unchanged += len(records) - len(new) - len(changed)
+
+    def _existing(self, conn: Connection, table: Table, key_attrs: tuple[str, ...],
+                  value_attrs: list[str], records: list[dict[str, Any]]
+                  ) -> dict[tuple, dict[str, Any]]:
+        cols = [table.c.id, *(table.c[k] for k in key_attrs), *(table.c[a] for a in value_attrs)]
+        names = ["id", *key_attrs, *value_attrs]
+        keys = [tuple(r[k] for k in key_attrs) for r in records]
+        found: dict[tuple, dict[str, Any]] = {}
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[start:start + LOOKUP_BATCH]
+            if key_attrs == ("source", "external_id"):
+                cond = (table.c.source == self.source) & table.c.external_id.in_(
+                    [k[1] for k in batch])
+            else:
+                cond = tuple_(*(table.c[k] for k in key_attrs)).in_(batch)
+            for row in conn.execute(select(*cols).where(cond)):
+                rec = dict(zip(names, row, strict=True))
+                found[tuple(rec[k] for k in key_attrs)] = rec
+        return found
+
+
+def _raw_row(row: pd.Series) -> dict[str, object]:
+    return {k: (None if _missing(v) else v) for k, v in row.items()}

@@ -1,0 +1,23 @@
+"""The SQL data model (SQLAlchemy 2 typed ORM). Alembic migrations in `migrations/` mirror it."""
+
+from loyalty.models.activity import CHANNELS, SENTIMENTS, OrderItem, Review, Visit
+from loyalty.models.base import Base, UTCDateTime, utcnow
+from loyalty.models.ml import MODEL_STATUSES, Explanation, ModelVersion, Prediction
+from loyalty.models.ops import JOB_STATUSES, ROLES, ApiKey, IngestError, Job
+from loyalty.models.people import LANGUAGES, TIERS, Customer, Location, LoyaltyAccount, MenuItem
+from loyalty.models.rewards import (
+    OFFER_STATUSES,
+    RULE_STATUSES,
+    Offer,
+    RewardRule,
+    Segment,
+    SegmentMembership,
+)
+
+__all__ = [
+    "CHANNELS", "JOB_STATUSES", "LANGUAGES", "MODEL_STATUSES", "OFFER_STATUSES", "ROLES",
+    "RULE_STATUSES", "SENTIMENTS", "TIERS",
+    "ApiKey", "Base", "Customer", "Explanation", "IngestError", "Job", "Location",
+    "LoyaltyAccount", "MenuItem", "ModelVersion", "Offer", "OrderItem", "Prediction", "Review",
+    "RewardRule", "Segment", "SegmentMembership", "UTCDateTime", "Visit", "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Review text: sentiment and aspects. Imports nothing from `loyalty` or `api`."""
