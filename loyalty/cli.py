@@ -6,6 +6,7 @@ import os
 import sys
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
@@ -124,8 +125,8 @@ def ingest(app: App, kind: str, file: Path, fmt: str | None, source: str | None,
         adapter = adapters.ADAPTERS[fmt]
         if kind != adapter.kind:
             raise click.UsageError(f"--format {fmt} loads `{adapter.kind}`, not `{kind}`")
-        report = adapter.run(engine, file, source=source or fmt,
-                             tz=None if not tz else settings.tz, progress=show)
+        zone = settings.tz if tz or not adapter.default_tz else ZoneInfo(adapter.default_tz)
+        report = adapter.run(engine, file, source=source or fmt, tz=zone, progress=show)
         for line in report.lines():
             click.echo(line)
         return
