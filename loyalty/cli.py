@@ -195,7 +195,8 @@ def demo(app: App, customers: int, seed: int) -> None:
     """The main job on the embedded default: synthetic data into the database, end to end."""
     from loyalty.pipeline import run_demo
 
-    for line in run_demo(app.settings, customers=customers, seed=seed, echo=click.echo):
+    for line in run_demo(app.settings, customers=customers, seed=seed,
+                         progress=sys.stderr.isatty()):
         click.echo(line)
 
 

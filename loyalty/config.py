@@ -1,4 +1,4 @@
-"""One settings object, read from ``LOYALTY_*`` environment variables when asked, never at import."""
+"""One settings object, read from ``LOYALTY_*`` environment variables when asked, not on import."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ class Settings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"LOYALTY_TIMEZONE {self.timezone!r} is not a known time zone") from exc
+            raise ConfigError(
+                f"LOYALTY_TIMEZONE {self.timezone!r} is not a known time zone"
+            ) from exc
 
     @property
     def tz(self) -> ZoneInfo:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, bindparam, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loyalty.ingest.readers import Chunk, Rejected
@@ -376,7 +376,8 @@ class Loader:
                 cond = (table.c.source == self.source) & table.c.external_id.in_(
                     [k[1] for k in batch])
             else:
-                cond = tuple_(*(table.c[k] for k in key_attrs)).in_(batch)
+                # A row-value IN (...) defeats SQLite's index; the leading column alone uses it.
+                cond = table.c[key_attrs[0]].in_(sorted({k[0] for k in batch}))
             for row in conn.execute(select(*cols).where(cond)):
                 rec = dict(zip(names, row, strict=True))
                 found[tuple(rec[k] for k in key_attrs)] = rec

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -90,8 +91,12 @@ def open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
+# Bytes that were not UTF-8 arrive as lone surrogates (errors="surrogateescape").
+UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
 def has_bad_encoding(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return UNDECODABLE.search(value) is not None
 
 
 def read_chunks(path: Path, columns: tuple[str, ...], required: tuple[str, ...],

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import numpy as np
 import pandas as pd
 
-from loyalty.ingest.readers import has_bad_encoding
+from loyalty.ingest.readers import UNDECODABLE
 from loyalty.ingest.schemas import Column, Kind
 
 TRUE = {"true", "1", "yes", "y", "t"}
@@ -59,9 +59,7 @@ def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None 
 
     encoding_bad = pd.Series(False, index=rows.index)
     for name in rows.columns:
-        col = rows[name]
-        mask = col.map(lambda v: isinstance(v, str) and has_bad_encoding(v), na_action="ignore")
-        mask = mask.fillna(False).astype(bool)
+        mask = rows[name].str.contains(UNDECODABLE, regex=True).fillna(False).astype(bool)
         if mask.any():
             reasons.add(mask, f"{name}: not valid UTF-8 text")
             encoding_bad |= mask
@@ -75,7 +73,8 @@ def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None 
         if column.required:
             reasons.add(missing & ~encoding_bad.to_numpy(), f"{column.name}: required")
         values, bad = _parse(column, raw.map(str.strip, na_action="ignore"), tz, now)
-        reasons.add(bad & ~missing, _explain(column, raw))
+        if (bad & ~missing).any():
+            reasons.add(bad & ~missing, _explain(column, raw))
         if column.not_future:
             future = _in_future(values, now)
             reasons.add(future, f"{column.name}: in the future")
