@@ -94,9 +94,15 @@ def db_current(app: App) -> None:
 FORMATS = ("csv", "jsonl", "online-retail", "reviews-export")
 
 
+def _kind_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    name = value.replace("-", "_")
+    if name not in LOAD_ORDER:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(LOAD_ORDER)}")
+    return name
+
+
 @cli.command()
-@click.argument("kind", type=click.Choice([k.replace("_", "-") for k in LOAD_ORDER]
-                                          + list(LOAD_ORDER)))
+@click.argument("kind", callback=_kind_name, metavar="KIND")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Default: from the file name. online-retail loads `visits` (with customers, "
@@ -110,7 +116,8 @@ FORMATS = ("csv", "jsonl", "online-retail", "reviews-export")
 @pass_app
 def ingest(app: App, kind: str, file: Path, fmt: str | None, source: str | None,
            tz: str | None, progress: bool | None) -> None:
-    """Load FILE (CSV or JSON Lines, optionally .gz) as rows of KIND.
+    """Load FILE (CSV or JSON Lines, optionally .gz) as rows of KIND: locations, menu_items,
+    customers, visits, order_items or reviews (load them in that order).
 
     Invalid rows are quarantined with the reason (see `loyalty quarantine`); the rest go in.
     Re-running the same file inserts nothing twice. Columns: docs/data-schema.md.
@@ -120,7 +127,6 @@ def ingest(app: App, kind: str, file: Path, fmt: str | None, source: str | None,
     settings = app.settings.with_(timezone=tz) if tz else app.settings
     engine = app.migrated_engine()
     show = sys.stderr.isatty() if progress is None else progress
-    kind = kind.replace("-", "_")
     if fmt in adapters.ADAPTERS:
         adapter = adapters.ADAPTERS[fmt]
         if kind != adapter.kind:
