@@ -197,6 +197,16 @@ def _scalar(value: object) -> str | None:
     raise TypeError(type(value).__name__)
 
 
+def _lines(fh: IO[str], path: Path) -> Iterator[str]:
+    count = 0
+    try:
+        for line in fh:
+            count += 1
+            yield line
+    except (OSError, EOFError) as exc:  # a damaged gzip stream surfaces only while reading
+        raise InputFileError(f"{path}: read error after line {count} ({exc})") from None
+
+
 def _read_jsonl(path: Path, columns: tuple[str, ...], required: tuple[str, ...],
                 chunk_size: int) -> Iterator[Chunk]:
     header_checked = False
@@ -205,7 +215,7 @@ def _read_jsonl(path: Path, columns: tuple[str, ...], required: tuple[str, ...],
     rejected: list[Rejected] = []
     row_number = 0
     with open_text(path) as fh:
-        for line in fh:
+        for line in _lines(fh, path):
             if not line.strip():
                 continue
             row_number += 1

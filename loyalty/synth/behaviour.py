@@ -97,16 +97,12 @@ def churn_after(rng: np.random.Generator, cust: Customers, v: Visits, exp: Exper
     start = _group_starts(v.customer)
     position = np.arange(n) - start
     bad = exp.bad_count.astype(np.float64)
-    cum_bad = np.cumsum(bad)
-    before = cum_bad - bad  # bad experiences strictly before this visit, all customers
-    window_lo = np.maximum(np.arange(n) - RECENT, start)
     # bad experiences in the previous RECENT visits of the same customer
-    lagged = np.concatenate([[0.0], cum_bad])
+    lagged = np.concatenate([[0.0], np.cumsum(bad)])
+    window_lo = np.maximum(np.arange(n) - RECENT, start)
     recent_bad = lagged[np.arange(n)] - lagged[window_lo]
-    good_visit = (exp.overall > 0.6).astype(np.float64)
-    cum_good = np.cumsum(good_visit)
-    good_so_far = cum_good - (np.concatenate([[0.0], cum_good])[start])
-    del before
+    lagged_good = np.concatenate([[0.0], np.cumsum(exp.overall > 0.6)])
+    good_so_far = lagged_good[np.arange(n) + 1] - lagged_good[start]
     base = np.array([a.churn_logit for a in ARCHETYPES])[cust.archetype[v.customer]]
     logit = (base + 1.5 * bad + 0.6 * recent_bad - 0.9 * np.minimum(exp.overall, 0)
              - 0.06 * np.minimum(good_so_far, 25) - 0.15 * np.minimum(position, 10) / 10)
@@ -115,11 +111,14 @@ def churn_after(rng: np.random.Generator, cust: Customers, v: Visits, exp: Exper
 
 
 def first_churn(customer: np.ndarray, churn: np.ndarray, n_customers: int) -> np.ndarray:
-    """Index (into visits) of each customer's churn visit, or -1 if they never churned."""
+    """Index (into visits) of each customer's churn visit, or -1 if they never churned.
+
+    Visits are sorted by customer, so the first flagged visit per customer is the earliest.
+    """
     idx = np.flatnonzero(churn)
+    owners, first = np.unique(customer[idx], return_index=True)
     out = np.full(n_customers, -1, dtype=np.int64)
-    # Reverse so the earliest churn of a customer is the last write and wins.
-    out[customer[idx[::-1]]] = idx[::-1]
+    out[owners] = idx[first]
     return out
 
 
