@@ -21,11 +21,13 @@ from loyalty.synth.visits import DELIVERY, DINE_IN, Visits
 
 ASPECTS = ("food", "service", "ambience", "price", "wait")
 FOOD, SERVICE, AMBIENCE, PRICE, WAIT = range(5)
-BAD = -1.75
+BAD = -1.9
 GOOD = 0.9
 # How much each aspect weighs in the overall impression (and so in the star rating).
 ASPECT_WEIGHT = np.array([0.36, 0.2, 0.12, 0.14, 0.18])
 RECENT = 4
+# An overall impression above this makes a visit "good": it builds loyalty against churn.
+GOOD_VISIT = 0.6
 
 
 @dataclass
@@ -95,17 +97,16 @@ def churn_after(rng: np.random.Generator, cust: Customers, v: Visits, exp: Exper
     """Boolean per visit: the customer decides not to come back after this visit."""
     n = len(v)
     start = _group_starts(v.customer)
-    position = np.arange(n) - start
     bad = exp.bad_count.astype(np.float64)
     # bad experiences in the previous RECENT visits of the same customer
     lagged = np.concatenate([[0.0], np.cumsum(bad)])
     window_lo = np.maximum(np.arange(n) - RECENT, start)
     recent_bad = lagged[np.arange(n)] - lagged[window_lo]
-    lagged_good = np.concatenate([[0.0], np.cumsum(exp.overall > 0.6)])
+    lagged_good = np.concatenate([[0.0], np.cumsum(exp.overall > GOOD_VISIT)])
     good_so_far = lagged_good[np.arange(n) + 1] - lagged_good[start]
     base = np.array([a.churn_logit for a in ARCHETYPES])[cust.archetype[v.customer]]
-    logit = (base + 1.5 * bad + 0.6 * recent_bad - 0.9 * np.minimum(exp.overall, 0)
-             - 0.06 * np.minimum(good_so_far, 25) - 0.15 * np.minimum(position, 10) / 10)
+    logit = (base + 2.0 * (bad > 0) + 0.5 * np.maximum(bad - 1, 0) + 0.4 * recent_bad
+             - 0.5 * np.minimum(exp.overall, 0) - 0.05 * np.minimum(good_so_far, 30))
     p = 1.0 / (1.0 + np.exp(-logit))
     return rng.random(n) < p
 

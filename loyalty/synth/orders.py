@@ -19,6 +19,7 @@ from loyalty.synth.timeline import BREAKFAST, LUNCH
 from loyalty.synth.visits import Visits
 
 MEAL_BREAKFAST, MEAL_LUNCH, MEAL_DINNER = 0, 1, 2
+_CHUNK = 200_000
 # Drinks change with the hour: coffee in the morning, pisco sours at night.
 _BAR = np.array([d.family == "bar" for d in MENU])
 _COFFEE = np.array([d.name.startswith("Café") for d in MENU])
@@ -61,14 +62,14 @@ def _course_counts(rng: np.random.Generator, cust: Customers, v: Visits) -> dict
     breakfast = v.daypart == BREAKFAST
     lunch = v.daypart == LUNCH
     mains = np.maximum(rng.binomial(party, 0.93), 1)
-    p_starter = np.clip(0.32 * sp**0.7 * np.where(deal, 0.6, 1.0), 0, 0.9)
+    p_starter = np.clip(0.3 * sp**1.1 * np.where(deal, 0.6, 1.0), 0, 0.9)
     starters = np.where(breakfast, 0, rng.binomial((party + 1) // 2, p_starter))
     sides = np.where(breakfast, 0, rng.binomial(party, 0.16))
-    p_drink = np.clip(0.62 + 0.12 * (sp - 1), 0.3, 0.95)
-    drinks = rng.binomial(party, p_drink) + rng.binomial(party, np.clip(0.15 * sp, 0, 0.6))
+    p_drink = np.clip(0.6 + 0.2 * (sp - 1), 0.3, 0.95)
+    drinks = rng.binomial(party, p_drink) + rng.binomial(party, np.clip(0.14 * sp**1.5, 0, 0.7))
     drinks = np.where(lunch & (party == 1), np.maximum(drinks, rng.binomial(1, 0.5, len(v))),
                       drinks)
-    p_dessert = np.clip(0.22 * sp**0.6 * np.where(breakfast, 0.2, 1.0), 0, 0.8)
+    p_dessert = np.clip(0.2 * sp**1.1 * np.where(breakfast, 0.2, 1.0), 0, 0.8)
     desserts = rng.binomial(party, p_dessert)
     return {"starter": starters, "main": mains, "side": sides, "drink": drinks,
             "dessert": desserts}
@@ -97,8 +98,13 @@ def make_orders(rng: np.random.Generator, cust: Customers, v: Visits) -> OrderLi
             cdf /= cdf[:, -1:]
             visit_of_unit = np.repeat(sel, n_units[sel])
             u = rng.random(len(visit_of_unit))
-            cust_cdf = cdf[v.customer[visit_of_unit]]
-            pick = np.minimum((u[:, None] > cust_cdf).sum(axis=1), len(items) - 1)
+            pick = np.empty(len(visit_of_unit), dtype=np.int64)
+            # Chunked so the (units x dishes) comparison stays small for big runs.
+            for lo in range(0, len(visit_of_unit), _CHUNK):
+                hi = lo + _CHUNK
+                cust_cdf = cdf[v.customer[visit_of_unit[lo:hi]]]
+                pick[lo:hi] = (u[lo:hi, None] > cust_cdf).sum(axis=1)
+            pick = np.minimum(pick, len(items) - 1)
             unit_visit.append(visit_of_unit)
             unit_item.append(items[pick])
     uv = np.concatenate(unit_visit)

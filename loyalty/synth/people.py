@@ -43,22 +43,22 @@ class Archetype:
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("regular", 0.22, 4.2, 1.0, 0.5, 2600, -6.0, 0.9, (0.10, 0.55, 0.30, 0.05),
+    Archetype("regular", 0.22, 5.5, 1.0, 0.5, 4500, -7.5, 0.9, (0.10, 0.55, 0.30, 0.05),
               (0.76, 0.13, 0.11), 0.085, 0.85),
-    Archetype("occasional", 0.30, 1.1, 1.0, 0.7, 1300, -5.2, 1.4, (0.06, 0.40, 0.46, 0.08),
+    Archetype("occasional", 0.32, 1.6, 1.0, 0.7, 3000, -6.8, 1.4, (0.06, 0.40, 0.46, 0.08),
               (0.72, 0.11, 0.17), 0.13, 0.7),
-    Archetype("big_spender", 0.12, 2.0, 2.1, 0.15, 2000, -5.2, 2.4, (0.03, 0.34, 0.56, 0.07),
+    Archetype("big_spender", 0.12, 3.0, 2.1, 0.15, 4000, -7.1, 2.4, (0.03, 0.34, 0.56, 0.07),
               (0.86, 0.05, 0.09), 0.15, 0.65),
-    Archetype("deal_seeker", 0.18, 2.3, 0.65, 1.4, 1100, -4.8, 1.1, (0.08, 0.60, 0.27, 0.05),
+    Archetype("deal_seeker", 0.18, 3.2, 0.65, 1.4, 2200, -6.6, 1.1, (0.08, 0.60, 0.27, 0.05),
               (0.60, 0.19, 0.21), 0.1, 0.7, (1.0, 1.9, 1.7, 1.0, 0.8, 0.75, 0.8)),
-    Archetype("lapsing", 0.12, 2.6, 1.0, 0.7, 150, -4.6, 1.3, (0.07, 0.48, 0.38, 0.07),
+    Archetype("lapsing", 0.12, 3.5, 1.0, 0.7, 180, -6.2, 1.3, (0.07, 0.48, 0.38, 0.07),
               (0.72, 0.12, 0.16), 0.09, 0.75),
-    Archetype("one_timer", 0.06, 0.0, 0.9, 0.8, 1.0, 99.0, 1.5, (0.05, 0.45, 0.43, 0.07),
+    Archetype("one_timer", 0.04, 0.0, 0.9, 0.8, 1.0, 99.0, 1.5, (0.05, 0.45, 0.43, 0.07),
               (0.80, 0.10, 0.10), 0.12, 1.0),
 )
 ARCHETYPE_NAMES = tuple(a.name for a in ARCHETYPES)
 ONE_TIMER = ARCHETYPE_NAMES.index("one_timer")
-PRE_WINDOW_SHARE = 0.18
+PRE_WINDOW_SHARE = 0.3
 
 
 @dataclass
@@ -199,7 +199,7 @@ def _preferences(rng: np.random.Generator, spend_power: np.ndarray, favourite: n
     family = np.array([FAMILIES.index(d.family) if d.family in FAMILIES else -1 for d in MENU])
     g = rng.gamma(0.35, 1.0, size=(n, len(MENU)))
     fan = np.where(family[None, :] == favourite[:, None], 3.5, 1.0)
-    taste = (price / cat_median)[None, :] ** (1.6 * np.log(spend_power)[:, None])
+    taste = (price / cat_median)[None, :] ** (2.5 * np.log(spend_power)[:, None])
     return pop[None, :] * (0.12 + g) * fan * taste
 
 
@@ -231,10 +231,11 @@ def make_customers(rng: np.random.Generator, n: int, cal: Calendar) -> Customers
     emails = _emails(rng, first, last)
     phones = _phones(rng, n)
     loyalty = rng.choice(9 * 10**7, size=n, replace=False) + 10**7
-    age_days = (np.clip(38 + 13 * rng.standard_normal(n), 18, 79).astype(np.int64) * 365
+    age_days = (np.clip(37 + 13 * rng.standard_normal(n), 18, 77).astype(np.int64) * 365
                 + rng.integers(5, 360, n))
-    end = np.datetime64(cal.end, "D")
-    birthday = (end - age_days).astype("datetime64[s]")
+    # Adults when they joined, so nobody signed up at 16.
+    joined = np.datetime64(cal.start, "D") + signup_day
+    birthday = (joined - age_days).astype("datetime64[s]")
     birthday[rng.random(n) < 0.12] = np.datetime64("NaT")
     signup = (np.datetime64(cal.start, "D") + signup_day).astype("datetime64[s]")
     country = np.where(
