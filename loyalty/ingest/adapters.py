@@ -49,7 +49,10 @@ class Report:
 def _read(path: Path, columns: set[str], required: set[str]) -> pd.DataFrame:
     with open_text(path) as fh:
         try:
-            frame = pd.read_csv(fh, dtype=object, keep_default_na=False, na_values=[])
+            # The bytes, not the text stream: pandas re-encodes text strictly, so one
+            # undecodable byte (a lone surrogate) would refuse the whole file.
+            frame = pd.read_csv(fh.buffer, dtype=object, keep_default_na=False, na_values=[],
+                                encoding="utf-8-sig", encoding_errors="surrogateescape")
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: the file is empty") from None
         except (pd.errors.ParserError, ValueError) as exc:

@@ -176,7 +176,7 @@ def _read_csv(path: Path, columns: tuple[str, ...], required: tuple[str, ...],
                     Rejected(row_number, f"row has {len(record)} fields, header has {width}", raw)
                 )
                 continue
-            records.append([v if v.strip() != "" else None for v in record])
+            records.append([v if v and not v.isspace() else None for v in record])
             numbers.append(row_number)
             if len(records) >= chunk_size:
                 yield Chunk(_frame(records, header), numbers, rejected)

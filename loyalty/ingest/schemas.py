@@ -38,6 +38,7 @@ class Column:
     default: object = None
     ref: str | None = None  # the kind a `ref` column points at
     not_future: bool = False
+    nonzero: bool = False
     stored: bool = True  # False: validated, then used by the loader, not a column of the table
 
     @property
@@ -69,6 +70,9 @@ class Kind:
 
 
 ID = 64
+# The largest amounts NUMERIC(10, 2) and NUMERIC(12, 2) hold: PostgreSQL refuses more.
+MONEY_10_2 = 99_999_999.99
+MONEY_12_2 = 9_999_999_999.99
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -97,7 +101,7 @@ KINDS: dict[str, Kind] = {
                 Column("name", "text", required=True, max_len=200),
                 Column("category", "text", required=True, max_len=50),
                 Column("cuisine", "text", max_len=50),
-                Column("price", "money", required=True, min=0),
+                Column("price", "money", required=True, min=0, max=MONEY_10_2),
                 Column("active", "bool", default=True),
             ),
         ),
@@ -132,7 +136,7 @@ KINDS: dict[str, Kind] = {
                 Column("visited_at", "timestamp", required=True, not_future=True),
                 Column("channel", "choice", choices=CHANNELS, default="dine_in"),
                 Column("party_size", "int", min=1, max=50),
-                Column("total_amount", "money"),
+                Column("total_amount", "money", min=-MONEY_12_2, max=MONEY_12_2),
                 Column("is_return", "bool", default=False),
             ),
         ),
@@ -144,8 +148,9 @@ KINDS: dict[str, Kind] = {
                 Column("visit_id", "ref", required=True, ref="visits"),
                 Column("line_no", "int", required=True, min=1, max=10_000),
                 Column("item_id", "ref", required=True, ref="menu_items", attr="menu_item_id"),
-                Column("quantity", "int", required=True, min=-100_000, max=100_000),
-                Column("unit_price", "money", required=True, min=0),
+                Column("quantity", "int", required=True, min=-100_000, max=100_000,
+                       nonzero=True),
+                Column("unit_price", "money", required=True, min=0, max=MONEY_10_2),
             ),
         ),
         Kind(

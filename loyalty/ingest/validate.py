@@ -20,28 +20,36 @@ TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
-OFFSET = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+# An offset follows a time: "2024-03-05" ends in "-05", which is a day, not an offset.
+OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$",
+                    re.IGNORECASE)
 MIN_DATE = pd.Timestamp("1900-01-01")
 
 
 class Reasons:
-    """Per-row lists of reasons, filled one vectorised mask at a time."""
+    """Why rows failed, filled one vectorised mask at a time; most rows have no entry."""
 
     def __init__(self, n: int) -> None:
-        self.lists: list[list[str]] = [[] for _ in range(n)]
+        self._by_row: dict[int, list[str]] = {}
+        self._bad = np.zeros(n, dtype=bool)
 
     def add(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if isinstance(reason, pd.Series):
-            for i in idx:
-                self.lists[i].append(str(reason.iloc[i]))
-        else:
-            for i in idx:
-                self.lists[i].append(reason)
+        for i in idx:
+            text = str(reason.iloc[i]) if isinstance(reason, pd.Series) else reason
+            self._by_row.setdefault(int(i), []).append(text)
+        self._bad[idx] = True
+
+    def append(self, row: int, reason: str) -> None:
+        self._by_row.setdefault(row, []).append(reason)
+        self._bad[row] = True
+
+    def of(self, row: int) -> list[str]:
+        return self._by_row.get(row, [])
 
     @property
     def bad(self) -> np.ndarray:
-        return np.fromiter((bool(r) for r in self.lists), dtype=bool, count=len(self.lists))
+        return self._bad.copy()
 
 
 def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None = None
@@ -59,10 +67,24 @@ def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None 
 
     encoding_bad = pd.Series(False, index=rows.index)
     for name in rows.columns:
+        # One search over the whole column first: undecodable bytes are rare, per-value
+        # searches over millions of clean fields are not free.
+        texts = rows[name].dropna()
+        if texts.empty or not UNDECODABLE.search("".join(texts.astype(str))):
+            continue
         mask = rows[name].str.contains(UNDECODABLE, regex=True).fillna(False).astype(bool)
         if mask.any():
             reasons.add(mask, f"{name}: not valid UTF-8 text")
             encoding_bad |= mask
+    for name in rows.columns:
+        # PostgreSQL text cannot hold NUL; refusing it here keeps both databases alike.
+        texts = rows[name].dropna()
+        if texts.empty or "\x00" not in "".join(texts.astype(str)):
+            continue
+        nul = rows[name].str.contains("\x00", regex=False).fillna(False).astype(bool)
+        if nul.any():
+            reasons.add(nul, f"{name}: contains a NUL character")
+            encoding_bad |= nul
 
     for column in kind.columns:
         raw = rows[column.name] if column.name in rows.columns else pd.Series(
@@ -108,6 +130,8 @@ def _explain(column: Column, raw: pd.Series) -> pd.Series:
         limits.append(f"<= {column.max:g}")
     if column.step is not None:
         limits.append(f"in steps of {column.step:g}")
+    if column.nonzero:
+        limits.append("not 0")
     if column.type == "date":
         limits.append("from 1900 on")
     expected = what + (f" {' and '.join(limits)}" if limits else "")
@@ -151,6 +175,8 @@ def _parse(column: Column, raw: pd.Series, tz: ZoneInfo, now: datetime
                 bad |= present & (values < column.min)
             if column.max is not None:
                 bad |= present & (values > column.max)
+            if column.nonzero:
+                bad |= present & (values == 0)
         num = num.where(~bad)
         if kind == "int":
             num = num.astype("Int64")
