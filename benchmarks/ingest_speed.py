@@ -6,6 +6,7 @@ the cost of idempotency), and times `pandas.read_csv(...).to_sql(...)` into a pl
 same database as the baseline (no validation, no references, no idempotency).
 
     .venv/bin/python benchmarks/ingest_speed.py                      # 1,000,000 rows, SQLite
+    .venv/bin/python benchmarks/ingest_speed.py --postgres           # a throwaway PostgreSQL
     .venv/bin/python benchmarks/ingest_speed.py --rows 200000 \\
         --database-url postgresql+psycopg://user@host/scratch_db
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import sys
 import tempfile
 import time
 import uuid
@@ -207,10 +209,30 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="with --database-url: leave the benchmark's rows in the database")
     parser.add_argument("--progress", action="store_true", help="progress bars")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a throwaway PostgreSQL server (Debian's postgresql package) "
+                             "and measure on it")
     args = parser.parse_args()
     if args.rows < 1 or args.customers < 1 or args.chunk_size < 1:
         parser.error("--rows, --customers and --chunk-size must be at least 1")
+    if not args.postgres:
+        run(args, settings)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.pgserver import PostgresServer, find_bindir
 
+    bindir = find_bindir()
+    if bindir is None:
+        parser.error("--postgres needs PostgreSQL installed (apt-get install postgresql)")
+    server = PostgresServer(bindir)
+    try:
+        args.database_url = server.start()
+        run(args, settings)
+    finally:
+        server.stop()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> None:
     tz = settings.tz
     source = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="ingest-speed-") as tmp:

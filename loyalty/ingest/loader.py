@@ -6,10 +6,8 @@ transaction, so a killed import keeps what it finished and a re-run only finds r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,15 +16,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from loyalty.ingest.bulk import insert_frame, insert_ignoring_conflicts, to_records
+from loyalty.ingest.cards import Cards
 from loyalty.ingest.readers import Chunk, Rejected
 from loyalty.ingest.schemas import KINDS, Kind
 from loyalty.ingest.validate import Reasons, validate
-from loyalty.models import IngestError, Job, LoyaltyAccount
+from loyalty.models import IngestError, Job
 
 LOOKUP_BATCH = 1000  # keeps IN (...) lists well under every driver's parameter limit
-CARD_LEN = 32  # loyalty_accounts.loyalty_number
 
 
 @dataclass
@@ -47,29 +45,6 @@ class Counts:
     def line(self) -> str:
         parts = [f"{k} {v:,}" for k, v in self.as_dict().items()]
         return ", ".join(parts)
-
-
-def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[str, Any]],
-                              index_elements: Iterable[str]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
-    conn.execute(stmt, rows)
-
-
-def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as dicts of plain Python values (None for missing), ready for a driver."""
-    cols: list[list[Any]] = []
-    for name in frame.columns:
-        series = frame[name]
-        present = series.notna()
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = pd.Series(series.dt.to_pydatetime(), index=series.index, dtype=object)
-        cols.append(series.astype(object).where(present, None).tolist())
-    names = list(frame.columns)
-    return [dict(zip(names, values, strict=True)) for values in zip(*cols, strict=True)]
 
 
 def _missing(value: object) -> bool:
@@ -106,6 +81,7 @@ class Loader:
         self._inserted_since_analyze: dict[str, int] = {}
         self._analyze_at: dict[str, int] = {}
         self.now = datetime.now(UTC)
+        self.cards = Cards(source, self.now)
         with engine.begin() as conn:
             self.job_id = conn.execute(
                 Job.__table__.insert().returning(Job.__table__.c.id),
@@ -129,14 +105,13 @@ class Loader:
             self._duplicates(kind, typed, numbers, reasons)
             resolved = self._resolve(conn, kind, typed, reasons)
             self._cross_checks(conn, kind, typed, resolved, reasons)
-            bad = reasons.bad
             if kind.name == "customers":
-                self._check_loyalty_numbers(conn, typed, bad, reasons)
-                bad = reasons.bad
+                self.cards.check(conn, typed, reasons, "loyalty_id" in given)
+            bad = reasons.bad
             good = resolved.loc[~bad].reset_index(drop=True)
             same = self._upsert(conn, kind, good, counts, given)
             if kind.name == "customers":
-                moved = self._ensure_accounts(conn, good, move="loyalty_id" in given)
+                moved = self.cards.ensure(conn, good, "loyalty_id" in given)
                 # A new card number is a change even when no stored column changed.
                 shift = len({(self.source, ext) for ext in moved} & same)
                 counts.updated += shift
@@ -295,78 +270,6 @@ class Loader:
                         & (visit_customer != resolved["customer_id"])).to_numpy(dtype=bool)
             reasons.add(mismatch, "visit_id: the visit belongs to another customer")
 
-    def _check_loyalty_numbers(self, conn: Connection, typed: pd.DataFrame, bad: np.ndarray,
-                               reasons: Reasons) -> None:
-        numbers = self._loyalty_numbers(typed["customer_id"], typed["loyalty_id"])
-        owners: dict[str, tuple[str, str]] = {}
-        acc, cust = LoyaltyAccount.__table__, KINDS["customers"].model.__table__
-        wanted = sorted(set(numbers[~bad]))
-        for start in range(0, len(wanted), LOOKUP_BATCH):
-            rows = conn.execute(
-                select(acc.c.loyalty_number, cust.c.source, cust.c.external_id)
-                .join(cust, cust.c.id == acc.c.customer_id)
-                .where(acc.c.loyalty_number.in_(wanted[start:start + LOOKUP_BATCH]))
-            )
-            owners.update({r[0]: (r[1], r[2]) for r in rows})
-        taken = self._seen.setdefault("loyalty_numbers", {})
-        ext = typed["customer_id"].tolist()
-        for i, number in enumerate(numbers):
-            if bad[i]:
-                continue
-            owner = owners.get(number)
-            if owner and owner != (self.source, ext[i]):
-                reasons.append(i, f"loyalty_id {number!r} belongs to another customer")
-            elif taken.setdefault(number, ext[i]) != ext[i]:
-                reasons.append(i, f"loyalty_id {number!r} is given to two customers")
-
-    def _loyalty_numbers(self, external_ids: pd.Series, loyalty_ids: pd.Series) -> np.ndarray:
-        default = (f"{self.source}-" + external_ids.astype(object)).map(
-            _fit_card, na_action="ignore")
-        return loyalty_ids.where(loyalty_ids.notna(), default).to_numpy()
-
-    def _ensure_accounts(self, conn: Connection, good: pd.DataFrame, move: bool = True
-                         ) -> set[str]:
-        """Every customer gets a card; the card number follows the file's `loyalty_id`.
-
-        Returns the external ids whose card number changed (none when ``move`` is false:
-        the file has no `loyalty_id` column, so existing cards stay as they are).
-        """
-        if good.empty:
-            return set()
-        cust = KINDS["customers"].model.__table__
-        acc = LoyaltyAccount.__table__
-        numbers = dict(zip(
-            good["external_id"],
-            self._loyalty_numbers(good["external_id"], good["_loyalty_id"]),
-            strict=True,
-        ))
-        signup = dict(zip(good["external_id"], good["signup_date"], strict=True))
-        rows = []
-        for start in range(0, len(good), LOOKUP_BATCH):
-            batch = good["external_id"].iloc[start:start + LOOKUP_BATCH].tolist()
-            rows += conn.execute(
-                select(cust.c.external_id, cust.c.id, acc.c.id, acc.c.loyalty_number)
-                .outerjoin(acc, acc.c.customer_id == cust.c.id)
-                .where(cust.c.source == self.source, cust.c.external_id.in_(batch))
-            ).all()
-        new = [{"customer_id": cid, "loyalty_number": numbers[ext], "points": 0,
-                "tier": "bronze", "enrolled_on": signup[ext], "created_at": self.now,
-                "updated_at": self.now}
-               for ext, cid, acc_id, _ in rows if acc_id is None]
-        insert_ignoring_conflicts(conn, acc, new, ("customer_id",))
-        moved = [{"_id": acc_id, "loyalty_number": numbers[ext], "updated_at": self.now}
-                 for ext, _, acc_id, number in rows
-                 if move and acc_id is not None and number != numbers[ext]]
-        if moved:
-            conn.execute(
-                update(acc).where(acc.c.id == bindparam("_id")).values(
-                    loyalty_number=bindparam("loyalty_number"), updated_at=bindparam("updated_at")
-                ),
-                moved,
-            )
-        return {ext for ext, _, acc_id, number in rows
-                if move and acc_id is not None and number != numbers[ext]}
-
     def _upsert(self, conn: Connection, kind: Kind, good: pd.DataFrame, counts: Counts,
                 given: set[str]) -> set[tuple]:
         """Insert new rows, update changed ones, leave identical ones alone (returns their keys).
@@ -377,23 +280,27 @@ class Loader:
             return set()
         table: Table = kind.model.__table__
         data = good[[c for c in good.columns if not c.startswith("_")]]
-        records = to_records(data)
         key_attrs = ("source", "external_id") if kind.key else kind.natural_key
         left_out = {c.target for c in kind.columns if c.name not in given}
         value_attrs = [c for c in data.columns if c not in key_attrs and c not in left_out]
-        existing = self._existing(conn, table, key_attrs, value_attrs, records)
-        new, changed, same = [], [], set()
-        for rec in records:
+        keys = list(zip(*(data[k].astype(object).tolist() for k in key_attrs), strict=True))
+        existing = self._existing(conn, table, key_attrs, value_attrs, keys)
+        is_new = np.fromiter((k not in existing for k in keys), dtype=bool, count=len(keys))
+
+        fresh = data.loc[is_new]
+        for stamp in ("created_at", "updated_at"):
+            if stamp in table.c:
+                fresh = fresh.assign(**{stamp: pd.Timestamp(self.now)})
+        insert_frame(conn, table, fresh, key_attrs)
+
+        changed, same = [], set()
+        for rec in to_records(data.loc[~is_new]):
             key = tuple(rec[k] for k in key_attrs)
-            old = existing.get(key)
-            if old is None:
-                new.append(rec)
-            elif any(not _same(old[a], rec[a]) for a in value_attrs):
+            old = existing[key]
+            if any(not _same(old[a], rec[a]) for a in value_attrs):
                 changed.append({**{a: rec[a] for a in value_attrs}, "_id": old["id"]})
             else:
                 same.add(key)
-        stamps = {c: self.now for c in ("created_at", "updated_at") if c in table.c}
-        insert_ignoring_conflicts(conn, table, [{**r, **stamps} for r in new], key_attrs)
         if changed:
             values = {a: bindparam(a) for a in value_attrs}
             if "updated_at" in table.c:
@@ -402,17 +309,16 @@ class Loader:
                 update(table).where(table.c.id == bindparam("_id")).values(values),
                 [{**r, "updated_at": self.now} for r in changed],
             )
-        counts.inserted += len(new)
+        counts.inserted += int(is_new.sum())
         counts.updated += len(changed)
-        counts.unchanged += len(records) - len(new) - len(changed)
+        counts.unchanged += len(same)
         return same
 
     def _existing(self, conn: Connection, table: Table, key_attrs: tuple[str, ...],
-                  value_attrs: list[str], records: list[dict[str, Any]]
-                  ) -> dict[tuple, dict[str, Any]]:
+                  value_attrs: list[str], keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
+        """The stored rows with these keys, as {key: {column: value}}."""
         cols = [table.c.id, *(table.c[k] for k in key_attrs), *(table.c[a] for a in value_attrs)]
         names = ["id", *key_attrs, *value_attrs]
-        keys = [tuple(r[k] for k in key_attrs) for r in records]
         found: dict[tuple, dict[str, Any]] = {}
         for start in range(0, len(keys), LOOKUP_BATCH):
             batch = keys[start:start + LOOKUP_BATCH]
@@ -426,14 +332,6 @@ class Loader:
                 rec = dict(zip(names, row, strict=True))
                 found[tuple(rec[k] for k in key_attrs)] = rec
         return found
-
-
-def _fit_card(number: str) -> str:
-    """A default card number too long for the column: a readable head and a hash of it all."""
-    if len(number) <= CARD_LEN:
-        return number
-    digest = hashlib.sha1(number.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return f"{number[:CARD_LEN - 13]}-{digest}"
 
 
 def _raw_row(row: pd.Series) -> dict[str, object]:

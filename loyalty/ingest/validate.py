@@ -52,6 +52,11 @@ class Reasons:
         return self._bad.copy()
 
 
+def _texts(column: pd.Series) -> str:
+    """All of a column's text in one string, built without boxing each value in pandas."""
+    return "".join(str(v) for v in column.dropna().to_numpy(dtype=object))
+
+
 def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None = None
              ) -> tuple[pd.DataFrame, Reasons]:
     """Parse every column of ``kind`` present in ``rows``; missing optional columns get defaults.
@@ -69,8 +74,8 @@ def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None 
     for name in rows.columns:
         # One search over the whole column first: undecodable bytes are rare, per-value
         # searches over millions of clean fields are not free.
-        texts = rows[name].dropna()
-        if texts.empty or not UNDECODABLE.search("".join(texts.astype(str))):
+        texts = _texts(rows[name])
+        if not texts or not UNDECODABLE.search(texts):
             continue
         mask = rows[name].str.contains(UNDECODABLE, regex=True).fillna(False).astype(bool)
         if mask.any():
@@ -78,8 +83,8 @@ def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None 
             encoding_bad |= mask
     for name in rows.columns:
         # PostgreSQL text cannot hold NUL; refusing it here keeps both databases alike.
-        texts = rows[name].dropna()
-        if texts.empty or "\x00" not in "".join(texts.astype(str)):
+        texts = _texts(rows[name])
+        if "\x00" not in texts:
             continue
         nul = rows[name].str.contains("\x00", regex=False).fillna(False).astype(bool)
         if nul.any():
