@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 
+from loyalty.errors import LoyaltyError
 from loyalty.ingest.bulk import insert_frame, insert_ignoring_conflicts, to_records
 from loyalty.ingest.cards import Cards
 from loyalty.ingest.readers import Chunk, Rejected
@@ -25,6 +27,7 @@ from loyalty.ingest.validate import Reasons, validate
 from loyalty.models import IngestError, Job
 
 LOOKUP_BATCH = 1000  # keeps IN (...) lists well under every driver's parameter limit
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 @dataclass
@@ -70,6 +73,10 @@ class Loader:
 
     def __init__(self, engine: Engine, source: str, tz: ZoneInfo, file_name: str,
                  file_sha256: str, job_kind: str = "ingest", params: dict | None = None) -> None:
+        if not SOURCE_NAME.fullmatch(source):
+            raise LoyaltyError(
+                f"source {source!r} must be 1-40 letters, digits, '.', '_' or '-'"
+            )
         self.engine = engine
         self.source = source
         self.tz = tz

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from loyalty.db import make_engine
-from loyalty.errors import InputFileError
+from loyalty.errors import InputFileError, LoyaltyError
+from loyalty.ingest import ingest_file
+from loyalty.migrate import upgrade
 from loyalty.models import Job
-from tests.ingest.helpers import count, ingest, load_data, write_bytes, write_jsonl
+from tests.ingest.helpers import LIMA, count, ingest, load_data, write_bytes, write_jsonl
 
 VISITS = "visit_id,customer_id,location_id,visited_at\n"
 ROW = "V1,C1,L1,2024-03-05T12:30\n"
@@ -158,3 +160,15 @@ def test_gzip_detected_by_content_not_name(engine, tmp_path):
     path = write_bytes(tmp_path / "locations.ndjson", b'{"location_id": "L3", "name": "C"}\n')
     assert ingest(engine, "locations", path).inserted == 1
     assert count(engine, "locations") == 3
+
+
+@pytest.mark.parametrize("source", ["", "has space", "x" * 41, "-leading-dash"])
+def test_a_bad_source_name_is_refused_before_anything_is_written(tmp_path, source):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    path = tmp_path / "locations.csv"
+    path.write_text("location_id,name\nL1,Miraflores\n", encoding="utf-8")
+    with pytest.raises(LoyaltyError, match="source"):
+        ingest_file(engine, "locations", path, source=source, tz=LIMA)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM jobs").scalar() == 0
