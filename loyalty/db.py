@@ -33,9 +33,11 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API types
     # Foreign keys are off by default in SQLite; WAL lets readers (the API) run beside a writer
-    # (a batch job); a busy timeout turns brief lock contention into waiting, not errors.
+    # (a batch job); a busy timeout turns brief lock contention into waiting, not errors; a
+    # 64 MB page cache keeps index pages of big imports in memory (the default is 2 MB).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")

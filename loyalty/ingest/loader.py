@@ -205,7 +205,10 @@ class Loader:
             keys = keys.astype(str) + "/" + part.astype(str)
         rows = np.flatnonzero(usable)
         candidates = keys.iloc[rows]
-        repeated = candidates.duplicated().to_numpy() | candidates.isin(seen.keys()).to_numpy()
+        # Membership one key at a time: `isin(seen)` would rebuild a hash of every key seen so
+        # far for each chunk, which is quadratic over a large file.
+        earlier = np.fromiter((k in seen for k in candidates), dtype=bool, count=len(candidates))
+        repeated = candidates.duplicated().to_numpy() | earlier
         for i, key in zip(rows[~repeated], candidates[~repeated], strict=True):
             seen[key] = int(numbers[i])
         label = "/".join(key_cols)
