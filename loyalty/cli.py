@@ -132,7 +132,8 @@ def ingest(app: App, kind: str, file: Path, fmt: str | None, source: str | None,
         if kind != adapter.kind:
             raise click.UsageError(f"--format {fmt} loads `{adapter.kind}`, not `{kind}`")
         zone = settings.tz if tz or not adapter.default_tz else ZoneInfo(adapter.default_tz)
-        report = adapter.run(engine, file, source=source or fmt, tz=zone, progress=show)
+        report = adapter.run(engine, file, source=source or fmt, tz=zone, progress=show,
+                             chunk_size=settings.ingest_chunk_size)
         for line in report.lines():
             click.echo(line)
         return
@@ -155,18 +156,19 @@ def _summary(kind: str, file: Path, counts: Counts, seconds: float) -> str:
 def quarantine(app: App, kind: str | None, source: str | None, limit: int) -> None:
     """List quarantined input rows with their reasons, newest first."""
     from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
 
     from loyalty.models import IngestError
 
     engine = app.migrated_engine()
     query = select(IngestError).order_by(IngestError.id.desc()).limit(limit)
     count = select(func.count()).select_from(IngestError)
-    for col, value in (("kind", kind), ("source", source)):
-        if value:
-            query = query.where(getattr(IngestError, col) == value.replace("-", "_"))
-            count = count.where(getattr(IngestError, col) == value.replace("-", "_"))
-    from sqlalchemy.orm import Session
-
+    if kind:
+        query = query.where(IngestError.kind == kind.replace("-", "_"))
+        count = count.where(IngestError.kind == kind.replace("-", "_"))
+    if source:
+        query = query.where(IngestError.source == source)
+        count = count.where(IngestError.source == source)
     with Session(engine) as session:
         total = session.scalar(count)
         for err in session.scalars(query):

@@ -70,17 +70,15 @@ def _read(path: Path, columns: set[str], required: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _load(loader: Loader, kind: str, frame: pd.DataFrame, bar: tqdm,
-          error_kind: str | None = None) -> Counts:
+def _load(loader: Loader, kind: str, frame: pd.DataFrame, chunk_size: int,
+          bar: tqdm | None = None) -> Counts:
     """Feed ``frame`` (index = source row numbers) to the loader in chunks; sum the counts."""
     total = Counts()
-    for start in range(0, len(frame), CHUNK):
-        part = frame.iloc[start:start + CHUNK]
-        counts = loader.load(kind, Chunk(part.reset_index(drop=True), part.index.tolist()),
-                             error_kind=error_kind)
-        for name in ("read", "inserted", "updated", "unchanged", "quarantined"):
-            setattr(total, name, getattr(total, name) + getattr(counts, name))
-        bar.update(len(part))
+    for start in range(0, len(frame), chunk_size):
+        part = frame.iloc[start:start + chunk_size]
+        total.add(loader.load(kind, Chunk(part.reset_index(drop=True), part.index.tolist())))
+        if bar is not None:
+            bar.update(len(part))
     return total
 
 
@@ -99,7 +97,7 @@ RETAIL_FEES = {"POST": "postage", "DOT": "postage", "C2": "postage", "M": "manua
 
 
 def online_retail(engine: Engine, path: Path, *, source: str, tz: ZoneInfo,
-                  progress: bool = False) -> Report:
+                  progress: bool = False, chunk_size: int = CHUNK) -> Report:
     """Invoices become visits, lines become order items, `C` invoices become returns.
 
     Lines without a CustomerID are guest sales: counted and skipped, as they belong to nobody
@@ -164,12 +162,12 @@ def online_retail(engine: Engine, path: Path, *, source: str, tz: ZoneInfo,
               leave=False) as bar:
         bar.update(int(guest.sum()))
         try:
-            counts["locations"] = _load(loader, "locations", location, tqdm(disable=True))
-            counts["menu_items"] = _load(loader, "menu_items", items, tqdm(disable=True))
-            counts["customers"] = _load(loader, "customers", customers, tqdm(disable=True))
-            counts["visits"] = _load(loader, "visits", visits, tqdm(disable=True))
-            sold = _load(loader, "order_items", order_items.loc[~returns], bar)
-            returned = _load(loader, "order_items", order_items.loc[returns], bar)
+            counts["locations"] = _load(loader, "locations", location, chunk_size)
+            counts["menu_items"] = _load(loader, "menu_items", items, chunk_size)
+            counts["customers"] = _load(loader, "customers", customers, chunk_size)
+            counts["visits"] = _load(loader, "visits", visits, chunk_size)
+            sold = _load(loader, "order_items", order_items.loc[~returns], chunk_size, bar)
+            returned = _load(loader, "order_items", order_items.loc[returns], chunk_size, bar)
         except BaseException as exc:
             loader.finish(error=str(exc) or type(exc).__name__)
             raise
@@ -209,7 +207,7 @@ def _slug(names: pd.Series) -> pd.Series:
 
 
 def reviews_export(engine: Engine, path: Path, *, source: str, tz: ZoneInfo,
-                   progress: bool = False) -> Report:
+                   progress: bool = False, chunk_size: int = CHUNK) -> Report:
     """Reviewers become customers, restaurants locations, each review a visit and a review.
 
     A reviewer name is all an export gives; two people with the same name become one customer,
@@ -250,10 +248,10 @@ def reviews_export(engine: Engine, path: Path, *, source: str, tz: ZoneInfo,
     with tqdm(total=len(frame), desc="reviews-export", unit=" rows", disable=not progress,
               leave=False) as bar:
         try:
-            counts["locations"] = _load(loader, "locations", locations, tqdm(disable=True))
-            counts["customers"] = _load(loader, "customers", customers, tqdm(disable=True))
-            counts["visits"] = _load(loader, "visits", visits, tqdm(disable=True))
-            counts["reviews"] = _load(loader, "reviews", reviews, bar)
+            counts["locations"] = _load(loader, "locations", locations, chunk_size)
+            counts["customers"] = _load(loader, "customers", customers, chunk_size)
+            counts["visits"] = _load(loader, "visits", visits, chunk_size)
+            counts["reviews"] = _load(loader, "reviews", reviews, chunk_size, bar)
         except BaseException as exc:
             loader.finish(error=str(exc) or type(exc).__name__)
             raise

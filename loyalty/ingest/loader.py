@@ -45,6 +45,10 @@ class Counts:
         return {"read": self.read, "inserted": self.inserted, "updated": self.updated,
                 "unchanged": self.unchanged, "quarantined": self.quarantined, **self.extra}
 
+    def add(self, other: Counts) -> None:
+        for name in ("read", "inserted", "updated", "unchanged", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     def line(self) -> str:
         parts = [f"{k} {v:,}" for k, v in self.as_dict().items()]
         return ", ".join(parts)
@@ -99,7 +103,7 @@ class Loader:
 
     # -- the public steps --------------------------------------------------------------------
 
-    def load(self, kind_name: str, chunk: Chunk, error_kind: str | None = None) -> Counts:
+    def load(self, kind_name: str, chunk: Chunk) -> Counts:
         """Validate and write one chunk; return the counts of this chunk."""
         kind = KINDS[kind_name]
         counts = Counts(read=len(chunk.row_numbers) + len(chunk.rejected))
@@ -111,7 +115,7 @@ class Loader:
         with self.engine.begin() as conn:
             self._duplicates(kind, typed, numbers, reasons)
             resolved = self._resolve(conn, kind, typed, reasons)
-            self._cross_checks(conn, kind, typed, resolved, reasons)
+            self._cross_checks(kind, typed, resolved, reasons)
             if kind.name == "customers":
                 self.cards.check(conn, typed, reasons, "loyalty_id" in given)
             bad = reasons.bad
@@ -128,7 +132,7 @@ class Loader:
                          _raw_row(chunk.rows.iloc[i]))
                 for i in np.flatnonzero(bad)
             ]
-            self.quarantine(conn, error_kind or kind.name, rejected)
+            self.quarantine(conn, kind.name, rejected)
             counts.quarantined = len(rejected)
             self._add(kind.name, counts, conn)
         self._refresh_statistics(kind, counts.inserted)
@@ -180,9 +184,7 @@ class Loader:
     # -- steps inside a chunk ----------------------------------------------------------------
 
     def _add(self, kind_name: str, counts: Counts, conn: Connection) -> None:
-        total = self.counts.setdefault(kind_name, Counts())
-        for name in ("read", "inserted", "updated", "unchanged", "quarantined"):
-            setattr(total, name, getattr(total, name) + getattr(counts, name))
+        self.counts.setdefault(kind_name, Counts()).add(counts)
         done = sum(c.read for c in self.counts.values())
         conn.execute(
             update(Job.__table__).where(Job.__table__.c.id == self.job_id).values(
@@ -256,7 +258,7 @@ class Loader:
             out["source"] = self.source
         return out
 
-    def _cross_checks(self, conn: Connection, kind: Kind, typed: pd.DataFrame,
+    def _cross_checks(self, kind: Kind, typed: pd.DataFrame,
                       resolved: pd.DataFrame, reasons: Reasons) -> None:
         """Rules that span columns or tables."""
         if kind.name == "visits":
