@@ -11,10 +11,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "installing the project into .venv ..." >&2
-  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".${EXTRAS:+[$EXTRAS]}" \
-    2> >(grep -v "is ignored: it is neither" >&2)
+  echo "installing the project into .venv (log: .venv/install.log) ..." >&2
+  if ! .venv/bin/python -m pip install -c constraints.txt -e ".${EXTRAS:+[$EXTRAS]}" \
+      > .venv/install.log 2>&1; then
+    tail -n 40 .venv/install.log >&2
+    echo "error: installing the project failed (full log: .venv/install.log)" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
