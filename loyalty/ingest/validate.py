@@ -24,6 +24,8 @@ PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
 OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$",
                     re.IGNORECASE)
 MIN_DATE = pd.Timestamp("1900-01-01")
+NUL = re.compile("\x00")
+BAD_CHARACTERS = re.compile(f"{UNDECODABLE.pattern}|{NUL.pattern}")
 
 
 class Reasons:
@@ -72,24 +74,17 @@ def validate(kind: Kind, rows: pd.DataFrame, tz: ZoneInfo, now: datetime | None 
 
     encoding_bad = pd.Series(False, index=rows.index)
     for name in rows.columns:
-        # One search over the whole column first: undecodable bytes are rare, per-value
+        # One search over the whole column first: such characters are rare, and per-value
         # searches over millions of clean fields are not free.
-        texts = _texts(rows[name])
-        if not texts or not UNDECODABLE.search(texts):
+        if not BAD_CHARACTERS.search(_texts(rows[name])):
             continue
-        mask = rows[name].str.contains(UNDECODABLE, regex=True).fillna(False).astype(bool)
-        if mask.any():
-            reasons.add(mask, f"{name}: not valid UTF-8 text")
-            encoding_bad |= mask
-    for name in rows.columns:
-        # PostgreSQL text cannot hold NUL; refusing it here keeps both databases alike.
-        texts = _texts(rows[name])
-        if "\x00" not in texts:
-            continue
-        nul = rows[name].str.contains("\x00", regex=False).fillna(False).astype(bool)
-        if nul.any():
-            reasons.add(nul, f"{name}: contains a NUL character")
-            encoding_bad |= nul
+        for pattern, problem in ((UNDECODABLE, "not valid UTF-8 text"),
+                                 # PostgreSQL text cannot hold NUL; SQLite would: refuse both.
+                                 (NUL, "contains a NUL character")):
+            mask = rows[name].str.contains(pattern, regex=True).fillna(False).astype(bool)
+            if mask.any():
+                reasons.add(mask, f"{name}: {problem}")
+                encoding_bad |= mask
 
     for column in kind.columns:
         raw = rows[column.name] if column.name in rows.columns else pd.Series(
@@ -130,9 +125,9 @@ def _explain(column: Column, raw: pd.Series) -> pd.Series:
     }[column.type]
     limits = []
     if column.min is not None:
-        limits.append(f">= {column.min:g}")
+        limits.append(f">= {_number(column.min)}")
     if column.max is not None:
-        limits.append(f"<= {column.max:g}")
+        limits.append(f"<= {_number(column.max)}")
     if column.step is not None:
         limits.append(f"in steps of {column.step:g}")
     if column.nonzero:
@@ -144,6 +139,10 @@ def _explain(column: Column, raw: pd.Series) -> pd.Series:
     return column.name + ": " + shown.map(repr, na_action="ignore").fillna("") + (
         " is invalid, expected " + expected
     )
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
 def _in_future(values: pd.Series, now: datetime) -> np.ndarray:

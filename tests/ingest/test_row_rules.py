@@ -102,7 +102,7 @@ CHECKS: dict[str, list[tuple[dict[str, str], str]]] = {
         ({"location_id": "x" * 65}, "location_id: 'xxxxxxxxxx"),
         ({"name": ""}, "name: required"),
         ({"seats": "10001"},
-         "seats: '10001' is invalid, expected a whole number >= 0 and <= 10000"),
+         "seats: '10001' is invalid, expected a whole number >= 0 and <= 10,000"),
         ({"seats": "12.5"}, "seats: '12.5' is invalid, expected a whole number"),
         ({"opened_on": "2019-13-01"}, "opened_on: '2019-13-01' is invalid, expected a date"),
         ({"timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is invalid, expected an IANA"),
