@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from loyalty.errors import InputFileError
 from loyalty.ingest.loader import Counts, Loader
-from loyalty.ingest.readers import Chunk, file_sha256, open_text
+from loyalty.ingest.readers import Chunk, file_sha256, open_text, python_strings
 
 CHUNK = 20_000
 
@@ -96,6 +96,7 @@ RETAIL_FEES = {"POST": "postage", "DOT": "postage", "C2": "postage", "M": "manua
                "PADS": "fee", "S": "fee", "B": "fee"}
 
 
+@python_strings
 def online_retail(engine: Engine, path: Path, *, source: str, tz: ZoneInfo,
                   progress: bool = False, chunk_size: int = CHUNK) -> Report:
     """Invoices become visits, lines become order items, `C` invoices become returns.
@@ -206,6 +207,7 @@ def _slug(names: pd.Series) -> pd.Series:
                      na_action="ignore")
 
 
+@python_strings
 def reviews_export(engine: Engine, path: Path, *, source: str, tz: ZoneInfo,
                    progress: bool = False, chunk_size: int = CHUNK) -> Report:
     """Reviewers become customers, restaurants locations, each review a visit and a review.

@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from loyalty.ingest.loader import Counts, Loader
-from loyalty.ingest.readers import file_sha256, open_text, read_chunks
+from loyalty.ingest.readers import file_sha256, open_text, python_strings, read_chunks
 from loyalty.ingest.schemas import kind as get_kind
 
 
+@python_strings
 def ingest_file(engine: Engine, kind_name: str, path: Path | str, *, source: str = "default",
                 tz: ZoneInfo, chunk_size: int = 20_000, fmt: str | None = None,
                 progress: bool = False) -> tuple[Counts, float]:

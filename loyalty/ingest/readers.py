@@ -7,20 +7,24 @@ number, and to report records it cannot even split into fields, so validation se
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, ParamSpec, TypeVar
 
 import pandas as pd
 
 from loyalty.errors import InputFileError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Review texts can be long; the csv module's default 128 KiB field limit is a trap for them.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -42,6 +46,22 @@ class Chunk:
     rows: pd.DataFrame
     row_numbers: list[int]
     rejected: list[Rejected] = field(default_factory=list)
+
+
+def python_strings(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` with pandas strings stored as Python objects, never Arrow.
+
+    Arrow strings (pandas' default once pyarrow is installed) cannot hold the lone surrogates
+    that mark undecodable bytes, and refuse to mix with object columns. Scoped to ingestion,
+    so nothing else in the process is affected.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with pd.option_context("mode.string_storage", "python"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def file_sha256(path: Path) -> str:

@@ -155,6 +155,9 @@ def _in_future(values: pd.Series, now: datetime) -> np.ndarray:
 def _parse(column: Column, raw: pd.Series, tz: ZoneInfo, now: datetime
            ) -> tuple[pd.Series, np.ndarray]:
     """Return typed values (NaN/None where absent or bad) and the mask of bad present values."""
+    # Object dtype throughout: with pyarrow installed pandas infers Arrow strings, whose
+    # operations refuse to mix with the object results of `map` and `where`.
+    raw = raw.astype(object)
     present = raw.notna().to_numpy()
     kind = column.type
     if kind in ("id", "ref", "text"):
