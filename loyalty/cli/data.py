@@ -1,60 +1,16 @@
-"""The `loyalty` command. Every failure is one clear line on stderr and a non-zero exit."""
+"""Commands for the data: schema migrations, ingestion, quarantine, synthetic data, the demo."""
 
 from __future__ import annotations
 
-import os
 import sys
-from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from loyalty import migrate
-from loyalty.config import Settings
-from loyalty.db import make_engine
-from loyalty.errors import LoyaltyError
+from loyalty.cli.app import App, cli, pass_app
 from loyalty.ingest import LOAD_ORDER, Counts
-
-
-class App:
-    """What every command needs, built on first use (so `--help` never touches the database)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @cached_property
-    def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
-
-    def migrated_engine(self) -> Engine:
-        """The engine, after checking the schema is current: a stale one fails in odd ways."""
-        current, head = migrate.current_revision(self.engine), migrate.head_revision()
-        if current != head:
-            raise LoyaltyError(
-                f"the database is at schema revision {current or 'none'}, the code needs {head}: "
-                "run `loyalty db upgrade`"
-            )
-        return self.engine
-
-
-pass_app = click.make_pass_decorator(App)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="LOYALTY_DATABASE_URL", show_envvar=True,
-              help="SQLAlchemy URL; default: SQLite file under LOYALTY_HOME (./var).")
-@click.version_option(package_name="loyalty-designer")
-@click.pass_context
-def cli(ctx: click.Context, database_url: str | None) -> None:
-    """Loyalty program designer for restaurants.
-
-    Run `loyalty demo` for the whole pipeline on synthetic data, or `loyalty COMMAND --help`.
-    """
-    ctx.obj = App(Settings.from_env(database_url=database_url))
-
 
 # -- database --------------------------------------------------------------------------------
 
@@ -208,34 +164,3 @@ def demo(app: App, customers: int, seed: int) -> None:
         click.echo(line)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: click's usage errors as they are, everything else as one line."""
-    try:
-        code = cli.main(args=argv, prog_name="loyalty", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except LoyaltyError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 1
-    except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        click.echo(f"error: database: {detail}", err=True)
-        return 1
-    except OSError as exc:
-        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        if os.environ.get("LOYALTY_DEBUG"):
-            raise
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} "
-                   "(LOYALTY_DEBUG=1 shows the traceback)", err=True)
-        return 1
-    return code if isinstance(code, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The model registry: versioned artifact folders under the model directory, one row each.
+
+A model lives at ``<model_dir>/<kind>/<version>/`` next to a `model_versions` row holding its
+metrics, parameters, data window and seed. At most one version of a kind is in production.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.errors import NotFoundError
+from loyalty.models import ModelVersion
+
+SENTIMENT = "sentiment"
+
+
+def new_version(now: datetime | None = None) -> str:
+    """Sortable and unique: the UTC time of training plus a few random characters."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def artifact_dir(model_dir: Path, kind: str, version: str) -> Path:
+    return model_dir / kind / version
+
+
+def register(session: Session, *, kind: str, version: str, path: Path,
+             metrics: dict[str, Any], params: dict[str, Any] | None = None,
+             features: dict[str, Any] | None = None, data_start: date | None = None,
+             data_end: date | None = None, seed: int | None = None,
+             notes: str | None = None) -> ModelVersion:
+    row = ModelVersion(kind=kind, version=version, status="candidate", path=str(path),
+                       metrics=metrics, params=params or {}, features=features or {},
+                       data_start=data_start, data_end=data_end, seed=seed, notes=notes)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def production(session: Session, kind: str) -> ModelVersion | None:
+    return session.scalars(
+        select(ModelVersion).where(ModelVersion.kind == kind,
+                                   ModelVersion.status == "production")
+    ).one_or_none()
+
+
+def get(session: Session, kind: str, version: str) -> ModelVersion:
+    row = session.scalars(
+        select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.version == version)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no {kind} model version {version!r}")
+    return row
+
+
+def promote(session: Session, row: ModelVersion, note: str | None = None) -> None:
+    """Make ``row`` the production version of its kind; the previous one is retired."""
+    current = production(session, row.kind)
+    if current is not None and current.id != row.id:
+        current.status = "retired"
+        session.flush()  # the old row leaves production before the new one enters it
+    row.status = "production"
+    row.promoted_at = datetime.now(UTC)
+    if note:
+        row.notes = f"{row.notes}\n{note}" if row.notes else note
+
+
+def promote_if_not_worse(session: Session, row: ModelVersion, metric: str,
+                         tolerance: float = 0.01) -> tuple[bool, str]:
+    """Promote ``row`` unless the production model scores better on ``metric`` by > tolerance.
+
+    Returns whether it was promoted and why, in words for the CLI and the notes column.
+    """
+    current = production(session, row.kind)
+    new = (row.metrics or {}).get(metric)
+    if current is None:
+        reason = "first model of its kind"
+    else:
+        old = (current.metrics or {}).get(metric)
+        if new is None or old is None:
+            reason = f"kept as candidate: {metric} missing to compare with {current.version}"
+            row.notes = reason
+            return False, reason
+        if new < old - tolerance:
+            reason = (f"kept as candidate: {metric} {new:.4f} is worse than production "
+                      f"{current.version} ({old:.4f}) by more than {tolerance}")
+            row.notes = reason
+            return False, reason
+        reason = f"{metric} {new:.4f} vs production {current.version} {old:.4f}"
+    promote(session, row, note=f"promoted: {reason}")
+    return True, reason
