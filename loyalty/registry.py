@@ -59,6 +59,16 @@ def get(session: Session, kind: str, version: str) -> ModelVersion:
     return row
 
 
+def by_path(session: Session, kind: str, path: Path) -> ModelVersion:
+    """The registered version stored at ``path``: scores in the database name their model."""
+    wanted = Path(path).resolve()
+    for row in session.scalars(select(ModelVersion).where(ModelVersion.kind == kind)):
+        if Path(row.path).resolve() == wanted:
+            return row
+    raise NotFoundError(f"{path} is not a registered {kind} model: train it with "
+                        "`loyalty nlp train` so its scores can name the model")
+
+
 def promote(session: Session, row: ModelVersion, note: str | None = None) -> None:
     """Make ``row`` the production version of its kind; the previous one is retired."""
     current = production(session, row.kind)

@@ -1,0 +1,187 @@
+"""Batch scoring of reviews: sentiment and aspects, in the database or CSV in -> CSV out.
+
+Both paths work in chunks that are committed (or flushed) whole, and both pick up where a
+killed run stopped: the database by scoring only reviews no model has scored, the CSV by a
+progress file that records how many rows of the output are complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, bindparam, func, select, update
+from tqdm import tqdm
+
+from loyalty.errors import InputFileError
+from loyalty.models import Job, Review
+from nlp.aspects import ASPECTS, AspectSentiment, score_aspects
+from nlp.scorer import Sentiment, SentimentScorer
+
+
+@dataclass
+class ScoreCounts:
+    scored: int = 0
+    empty: int = 0
+    skipped: int = 0  # already done by an earlier run
+
+
+def _score(scorer: SentimentScorer, texts: Sequence[str]
+           ) -> tuple[list[Sentiment], list[dict[str, AspectSentiment]]]:
+    return scorer.score(list(texts)), score_aspects(scorer, list(texts))
+
+
+def aspects_json(aspects: dict[str, AspectSentiment]) -> dict[str, Any]:
+    """What the database keeps per aspect: only those the review talks about."""
+    return {name: {"label": a.label, "score": None if a.score is None else round(a.score, 4)}
+            for name, a in aspects.items() if a.mentioned}
+
+
+def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: int, *,
+                   chunk_size: int = 256, rescore: bool = False,
+                   progress: bool = False) -> ScoreCounts:
+    """Score every review without a sentiment (or, with ``rescore``, from another model)."""
+    table = Review.__table__
+    pending = table.c.sentiment_model_version_id.is_(None)
+    if rescore:
+        pending = pending | (table.c.sentiment_model_version_id != model_version_id)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        total = conn.scalar(select(func.count()).select_from(table).where(pending)) or 0
+        job_id = conn.execute(
+            Job.__table__.insert().returning(Job.__table__.c.id),
+            {"kind": "score-reviews", "status": "running", "progress_done": 0,
+             "progress_total": total, "params": {"model_version_id": model_version_id,
+                                                 "rescore": rescore},
+             "created_at": now, "started_at": now, "heartbeat_at": now},
+        ).scalar_one()
+    counts = ScoreCounts()
+    stmt = update(table).where(table.c.id == bindparam("_id")).values(
+        sentiment_label=bindparam("label"), sentiment_score=bindparam("score"),
+        prob_negative=bindparam("p_neg"), prob_neutral=bindparam("p_neu"),
+        prob_positive=bindparam("p_pos"), aspects=bindparam("aspects"),
+        sentiment_model_version_id=model_version_id, scored_at=bindparam("at"),
+        updated_at=bindparam("at"),
+    )
+    last_id = 0
+    try:
+        with tqdm(total=total, desc="scoring reviews", unit=" reviews",
+                  disable=not progress) as bar:
+            while True:
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        select(table.c.id, table.c.text).where(pending, table.c.id > last_id)
+                        .order_by(table.c.id).limit(chunk_size)
+                    ).all()
+                if not rows:
+                    break
+                sentiments, aspects = _score(scorer, [r.text for r in rows])
+                at = datetime.now(UTC)
+                params = [
+                    {"_id": r.id, "label": s.label, "score": s.score,
+                     "p_neg": s.probabilities["negative"], "p_neu": s.probabilities["neutral"],
+                     "p_pos": s.probabilities["positive"], "aspects": aspects_json(a), "at": at}
+                    for r, s, a in zip(rows, sentiments, aspects, strict=True)
+                ]
+                counts.scored += len(rows)
+                counts.empty += sum(s.note == "empty" for s in sentiments)
+                with engine.begin() as conn:
+                    conn.execute(stmt, params)
+                    conn.execute(update(Job.__table__).where(Job.__table__.c.id == job_id)
+                                 .values(progress_done=counts.scored, heartbeat_at=at,
+                                         counts={"scored": counts.scored,
+                                                 "empty": counts.empty}))
+                last_id = rows[-1].id
+                bar.update(len(rows))
+    except BaseException as exc:
+        _finish(engine, job_id, error=str(exc) or type(exc).__name__)
+        raise
+    _finish(engine, job_id)
+    return counts
+
+
+def _finish(engine: Engine, job_id: int, error: str | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(Job.__table__).where(Job.__table__.c.id == job_id).values(
+            status="failed" if error else "succeeded", error=error,
+            finished_at=datetime.now(UTC)))
+
+
+def output_columns(sentiments: list[Sentiment],
+                   aspects: list[dict[str, AspectSentiment]]) -> pd.DataFrame:
+    """The scored columns of the CSV output, one pair per aspect."""
+    out = pd.DataFrame({
+        "sentiment_label": [s.label for s in sentiments],
+        "prob_negative": [round(s.probabilities["negative"], 6) for s in sentiments],
+        "prob_neutral": [round(s.probabilities["neutral"], 6) for s in sentiments],
+        "prob_positive": [round(s.probabilities["positive"], 6) for s in sentiments],
+        "sentiment_score": [round(s.score, 6) for s in sentiments],
+    })
+    for name in ASPECTS:
+        out[f"{name}_mentioned"] = [a[name].mentioned for a in aspects]
+        out[f"{name}_sentiment"] = [a[name].label for a in aspects]
+    return out
+
+
+def score_csv(in_path: Path, out_path: Path, scorer: SentimentScorer, *, text_col: str = "text",
+              chunk_size: int = 256, progress: bool = False) -> ScoreCounts:
+    """Score the ``text_col`` of a CSV into a new CSV with the input columns and the scores.
+
+    A progress file beside the output (``<out>.progress``) records the rows and bytes that
+    are complete; a re-run truncates anything after that point and carries on from there.
+    """
+    if not in_path.is_file():
+        raise InputFileError(f"{in_path}: no such file")
+    marker = out_path.with_name(out_path.name + ".progress")
+    done_rows, done_bytes = _read_marker(marker) if out_path.exists() else (0, 0)
+    counts = ScoreCounts(skipped=done_rows)
+    try:
+        reader = pd.read_csv(in_path, dtype=str, keep_default_na=False, chunksize=chunk_size)
+        with open(out_path, "ab") as out, tqdm(desc="scoring", unit=" reviews",
+                                               disable=not progress, initial=done_rows) as bar:
+            out.truncate(done_bytes)
+            out.seek(done_bytes)
+            seen = 0
+            for chunk in reader:
+                if text_col not in chunk.columns:
+                    raise InputFileError(f"{in_path}: no column {text_col!r}")
+                if seen + len(chunk) <= done_rows:
+                    seen += len(chunk)
+                    continue
+                chunk = chunk.iloc[max(0, done_rows - seen):]
+                seen += len(chunk) + max(0, done_rows - seen)
+                sentiments, aspects = _score(scorer, chunk[text_col].tolist())
+                scored = pd.concat([chunk.reset_index(drop=True),
+                                    output_columns(sentiments, aspects)], axis=1)
+                header = out.tell() == 0
+                out.write(scored.to_csv(index=False, header=header).encode("utf-8"))
+                out.flush()
+                os.fsync(out.fileno())
+                done_rows += len(chunk)
+                counts.scored += len(chunk)
+                counts.empty += sum(s.note == "empty" for s in sentiments)
+                _write_marker(marker, done_rows, out.tell())
+                bar.update(len(chunk))
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{in_path}: the file is empty") from None
+    return counts
+
+
+def _read_marker(marker: Path) -> tuple[int, int]:
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        return int(data["rows"]), int(data["bytes"])
+    except (OSError, ValueError, KeyError):
+        return 0, 0
+
+
+def _write_marker(marker: Path, rows: int, size: int) -> None:
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(json.dumps({"rows": rows, "bytes": size}), encoding="utf-8")
+    tmp.replace(marker)
