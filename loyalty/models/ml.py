@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +32,10 @@ class ModelVersion(Base):
         UniqueConstraint("kind", "version"),
         CheckConstraint(f"status IN {MODEL_STATUSES}", name="status_known"),
         Index(None, "kind", "status"),
+        # At most one production version per kind, enforced where it cannot be raced.
+        Index("uq_model_versions_one_production", "kind", unique=True,
+              postgresql_where=text("status = 'production'"),
+              sqlite_where=text("status = 'production'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
