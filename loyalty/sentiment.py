@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -49,10 +50,10 @@ class DataSpec:
             raise LoyaltyError(str(exc)) from exc
         dataset = loaded.dataset
         if self.max_rows and len(dataset) > self.max_rows:
-            dataset = dataset.train_test_split(
-                train_size=self.max_rows, seed=self.seed, stratify_by_column="label"
-            )["train"]
-        return split(dataset, seed=self.seed), loaded.dropped
+            keep, _ = train_test_split(np.arange(len(dataset)), train_size=self.max_rows,
+                                       stratify=dataset["label"], random_state=self.seed)
+            dataset = dataset.select(sorted(keep))
+        return split(dataset, seed=self.seed), loaded
 
 
 @dataclass
@@ -83,14 +84,12 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
     """Fine-tune on ``data_path``, save under the model directory, register the version."""
     spec = DataSpec(str(Path(data_path).resolve()), text_col, rating_col, label_col, binary,
                     seed, max_rows)
-    data, dropped = spec.load()
+    data, loaded = spec.load()
     version = registry.new_version()
     out = registry.artifact_dir(settings.model_dir, registry.SENTIMENT, version)
     config = TrainConfig(base_model=base_model, epochs=epochs, batch_size=batch_size,
                          max_length=max_length, learning_rate=learning_rate, seed=seed)
-    description = (f"{Path(data_path).name}: {sum(len(s) for s in data.values()):,} rows "
-                   f"({dropped:,} unusable dropped); text {text_col!r}, "
-                   + (f"rating {rating_col!r}" if rating_col else f"label {label_col!r}"))
+    description = loaded.describe() + (f"; sampled to {max_rows:,} rows" if max_rows else "")
     result = fine_tune(data, out, config, progress=progress, data_description=description)
     (out / DATA_SPEC).write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
     exported: dict[str, Path] = {}

@@ -92,3 +92,15 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(home=tmp_path / "home", database_url=db_url)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Hugging Face folder: 2-layer random BERT, 3 labels, the real MiniLM tokenizer.
+
+    Shared by the whole session: copy it before writing into it.
+    """
+    from nlp.checkpoint import write_tiny_bert
+
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert") / "model", seed=0)
+

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine
 
-import loyalty.cli
+import loyalty.cli.app
 from loyalty.cli import main
 from loyalty.db import make_engine
 
@@ -38,7 +38,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
         engines.append(engine)
         return engine
 
-    monkeypatch.setattr(loyalty.cli, "make_engine", tracking_make_engine)
+    monkeypatch.setattr(loyalty.cli.app, "make_engine", tracking_make_engine)
     monkeypatch.delenv("LOYALTY_DEBUG", raising=False)
 
     def run(url: str, *args: str) -> Result:

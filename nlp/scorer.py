@@ -1,0 +1,409 @@
+"""Review sentiment with a fine-tuned BERT classifier: batched, long-text aware, torch or ONNX.
+
+>>> scorer = SentimentScorer("models/sentiment/v3")          # doctest: +SKIP
+>>> scorer.backend_                                          # doctest: +SKIP
+'onnx-int8'
+>>> scorer.score(["Great food!", "", "😡😡"])                # doctest: +SKIP
+[Sentiment(label='positive', ...), Sentiment(label='neutral', ..., note='empty'),
+ Sentiment(label='negative', ..., note='emoji-only')]
+
+Design:
+
+- **Loading.** Tokenizer, config and model (or ONNX session) are loaded once, in
+  ``__init__``. A scorer is built to be used (by a batch job or by the API at start-up), so
+  paying the load there makes a missing file, a stale ONNX export or a model with the wrong
+  labels fail at construction, not halfway through a job; and there is no lazy-init race when
+  one scorer is shared by worker threads.
+- **Batching.** Every text is tokenized once; windows (one per short text, several per long
+  text) are sorted by token length, cut into batches of ``batch_size``, padded only to the
+  longest window *of their batch*, and the results put back in input order. Padding is built
+  here (pad id, attention mask, token type 0) so torch and ONNX see identical arrays.
+- **Long texts** (more than ``max_length`` tokens with [CLS]/[SEP]) are not cut silently.
+  With ``long_text="chunks"`` (default) the text is split into sentences (`nlp.text.sentences`)
+  and consecutive sentences are packed greedily into windows of at most ``max_length`` tokens;
+  a single sentence longer than a window is split into consecutive token windows. Each window
+  is scored and the text's probabilities are the mean of its windows' probabilities weighted
+  by their token counts. Sentence-aware windows, rather than overlapping token windows,
+  because (a) no judgement is cut in half ("not | good"), (b) every token is counted exactly
+  once, so the weights are simply the token counts, and (c) it is the unit the aspect module
+  works in. Texts with more than ``max_chunks`` windows are scored on the first
+  ``ceil(max_chunks / 2)`` and last ``floor(max_chunks / 2)`` windows (openings and verdicts
+  carry most of a review's sentiment), and the note says so. ``long_text="truncate"`` keeps
+  the first window only (note "long: truncated ...").
+- **Defined results.** Blank text (whitespace, invisible characters, punctuation only) is
+  neutral with probabilities (0, 1, 0), score 0, ``chunks=0``, note "empty", without a model
+  call. Emoji-only text is scored as words (`nlp.text.emoji_to_words`), note "emoji-only".
+  Anything but a str is a TypeError naming the position.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlp.fast import OnnxClassifier, available_cpus, is_stale, onnx_paths
+from nlp.labels import LABELS
+from nlp.labels import score as sentiment_score
+from nlp.text import clean, emoji_to_words, has_emoji, is_blank, is_emoji_only, sentences
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+LONG_TEXT_MODES = ("chunks", "truncate")
+EMOJI_MODES = ("only", "always", "never")
+EMPTY_PROBABILITIES = (0.0, 1.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """The sentiment of one text.
+
+    ``probabilities`` maps each of LABELS to its probability (they sum to 1); ``label`` is the
+    most likely; ``score`` is P(positive) - P(negative) in [-1, 1]; ``chunks`` is how many
+    windows the model scored (0: no model call, 1: a normal text, more: a long text);
+    ``note`` says when the text was handled specially ("empty", "emoji-only",
+    "long: 3 chunks", ...), else None.
+    """
+
+    label: str
+    probabilities: dict[str, float]
+    score: float
+    chunks: int
+    note: str | None = None
+
+
+class ModelLabelsError(ValueError):
+    """The model's classes are not exactly LABELS in LABELS order."""
+
+
+@contextmanager
+def _no_progress_bars():
+    """transformers 5 draws a "Loading weights" bar on every load; not in a service's logs."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _checked_texts(texts: Iterable[str]) -> list[str]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of str, not a single "
+                        f"{type(texts).__name__}: wrap one text in a list, e.g. score([text])")
+    try:
+        items = list(texts)
+    except TypeError:
+        raise TypeError(f"texts must be a sequence of str, not {type(texts).__name__}") from None
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, not str (replace missing "
+                            "values with '' first: they are scored as empty)")
+    return items
+
+
+class SentimentScorer:
+    """Scores reviews as negative / neutral / positive with a fine-tuned classifier folder.
+
+    Parameters
+    ----------
+    model_dir:
+        A Hugging Face sequence-classification folder whose config's id2label is LABELS.
+    backend:
+        "auto" (on CPU: ``onnx/model-int8.onnx`` if present, else ``onnx/model.onnx``, else
+        torch; ONNX files exported from other weights are skipped with a warning), "torch",
+        "onnx" or "onnx-int8".
+    batch_size:
+        Windows per forward pass.
+    max_length:
+        Tokens per window, [CLS] and [SEP] included (at most the model's position limit).
+    long_text:
+        "chunks" (score sentence-aware windows and average them) or "truncate".
+    device:
+        "cpu", or a torch device such as "cuda" (torch backend only).
+    max_chunks:
+        At most this many windows per text (first half and last half are kept).
+    threads:
+        CPU threads for inference; default: the CPUs this process may use. For torch this is
+        the process-wide ``torch.set_num_threads`` (only ever lowered when not given).
+    emoji:
+        "only": emoji-only texts are scored as words (default); "always": emoji in every text
+        are turned into words; "never": texts go to the tokenizer as they are.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike[str], backend: str = "auto",
+                 batch_size: int = 32, max_length: int = 256, long_text: str = "chunks",
+                 device: str = "cpu", *, max_chunks: int = 16, threads: int | None = None,
+                 emoji: str = "only") -> None:
+        from transformers import AutoConfig, AutoTokenizer
+
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        if long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {LONG_TEXT_MODES}, not {long_text!r}")
+        if emoji not in EMOJI_MODES:
+            raise ValueError(f"emoji must be one of {EMOJI_MODES}, not {emoji!r}")
+        if int(batch_size) < 1 or int(max_chunks) < 1:
+            raise ValueError("batch_size and max_chunks must be at least 1")
+        if threads is not None and int(threads) < 1:
+            raise ValueError("threads must be at least 1")
+        self.model_dir = Path(model_dir)
+        if not (self.model_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{self.model_dir}: not a model folder (no config.json)")
+        self.batch_size = int(batch_size)
+        self.long_text = long_text
+        self.device = str(device)
+        self.max_chunks = int(max_chunks)
+        self.emoji = emoji
+        # Hugging Face fast tokenizers are not safe to call from several threads at once
+        # ("Already borrowed"); the sessions and the torch model are.
+        self._tokenizer_lock = threading.Lock()
+
+        config = AutoConfig.from_pretrained(self.model_dir, local_files_only=True)
+        labels = tuple(str(config.id2label[i]) for i in range(config.num_labels))
+        if tuple(label.lower() for label in labels) != LABELS:
+            raise ModelLabelsError(
+                f"{self.model_dir}: the model's classes are {list(labels)} (config.json "
+                f"id2label), but this scorer needs exactly {list(LABELS)} in that order; "
+                "fine-tune with id2label=nlp.labels.ID2LABEL")
+        self.labels_: tuple[str, ...] = LABELS
+        limit = int(getattr(config, "max_position_embeddings", 512) or 512)
+        if not 8 <= int(max_length) <= limit:
+            raise ValueError(f"max_length must be between 8 and the model's {limit} positions, "
+                             f"not {max_length}")
+        self.max_length = int(max_length)
+
+        with _no_progress_bars():
+            self.tokenizer_ = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+        tok = self.tokenizer_
+        with_specials = tok("a")["input_ids"]
+        body = tok("a", add_special_tokens=False)["input_ids"]
+        at = next(i for i in range(len(with_specials)) if with_specials[i:i + len(body)] == body)
+        self._prefix: list[int] = list(with_specials[:at])
+        self._suffix: list[int] = list(with_specials[at + len(body):])
+        self._budget = self.max_length - len(self._prefix) - len(self._suffix)
+        self._pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
+        self._inputs = ["input_ids", "attention_mask"]  # what _batch_arrays builds
+        if "token_type_ids" in tok.model_input_names:
+            self._inputs.append("token_type_ids")
+
+        self.threads_ = int(threads) if threads else available_cpus()
+        self.backend_, self.model_path_ = self._pick_backend(backend)
+        self._model: Any = None
+        self._onnx: OnnxClassifier | None = None
+        if self.backend_ == "torch":
+            self._load_torch(threads)
+        else:
+            self._onnx = OnnxClassifier(self.model_path_, threads=self.threads_)
+            missing = [n for n in self._onnx.input_names if n not in self._inputs]
+            if missing:
+                raise ValueError(f"{self.model_path_} takes {missing}, which the tokenizer "
+                                 "does not give")
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _pick_backend(self, backend: str) -> tuple[str, Path]:
+        paths = onnx_paths(self.model_dir)
+        if backend == "torch":
+            return "torch", self.model_dir
+        if self.device != "cpu":
+            if backend == "auto":
+                return "torch", self.model_dir
+            raise ValueError(f"backend {backend!r} runs on the CPU only; use backend='torch' "
+                             f"for device {self.device!r}")
+        stale = None
+        if backend == "auto":
+            for name in ("onnx-int8", "onnx"):
+                if paths[name].is_file():
+                    if stale is None:
+                        stale = is_stale(self.model_dir)
+                    if stale:
+                        warnings.warn(f"{paths[name]} was exported from other weights than "
+                                      f"{self.model_dir}'s; using torch (re-run export_onnx)",
+                                      stacklevel=3)
+                        break
+                    return name, paths[name]
+            return "torch", self.model_dir
+        if not paths[backend].is_file():
+            raise FileNotFoundError(f"{paths[backend]}: no ONNX export; run "
+                                    "nlp.fast.export_onnx(model_dir) (`loyalty nlp export`)")
+        if is_stale(self.model_dir):
+            raise ValueError(f"{paths[backend]} was exported from other weights than "
+                             f"{self.model_dir}'s; re-run export_onnx")
+        return backend, paths[backend]
+
+    def _load_torch(self, threads: int | None) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        # torch's pool is process-wide: set it when asked, otherwise only keep it from
+        # oversubscribing a container that sees more cores than it may use.
+        if threads:
+            torch.set_num_threads(int(threads))
+        elif torch.get_num_threads() > self.threads_:
+            torch.set_num_threads(self.threads_)
+        with _no_progress_bars():
+            model = AutoModelForSequenceClassification.from_pretrained(self.model_dir,
+                                                                       local_files_only=True)
+        self._model = model.eval().to(self.device)
+
+    # --- public API --------------------------------------------------------------------------
+
+    def predict_proba(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Class probabilities, shape (len(texts), 3), columns in LABELS order."""
+        return self._run(texts, progress)[0]
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most likely label of each text."""
+        return [LABELS[i] for i in np.argmax(self.predict_proba(texts), axis=1)]
+
+    def score(self, texts: Sequence[str], progress: bool = False) -> list[Sentiment]:
+        """One `Sentiment` per text, in input order (``progress`` draws a tqdm bar)."""
+        proba, chunks, notes = self._run(texts, progress)
+        out = []
+        for row, n, note in zip(proba, chunks, notes, strict=True):
+            p = (float(row[0]), float(row[1]), float(row[2]))
+            out.append(Sentiment(label=LABELS[int(np.argmax(row))],
+                                 probabilities=dict(zip(LABELS, p, strict=True)),
+                                 score=sentiment_score(p), chunks=int(n), note=note))
+        return out
+
+    def __repr__(self) -> str:
+        return (f"SentimentScorer({str(self.model_dir)!r}, backend={self.backend_!r}, "
+                f"max_length={self.max_length}, long_text={self.long_text!r})")
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> tuple[str | None, str | None]:
+        """(text for the model or None when blank, note)."""
+        text = clean(text, newlines=True)
+        if self.emoji != "never" and is_emoji_only(text):
+            words = emoji_to_words(text)
+            return (None if is_blank(words) else words), "emoji-only"
+        if is_blank(text):
+            return None, "empty"
+        if self.emoji == "always" and has_emoji(text):
+            text = emoji_to_words(text)
+        return text, None
+
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:
+        """Token ids without special tokens, untruncated (windows are made from them)."""
+        with self._tokenizer_lock:
+            return self.tokenizer_(texts, add_special_tokens=False, truncation=False,
+                                   verbose=False)["input_ids"]
+
+    def _windows(self, text: str, ids: list[int]) -> tuple[list[list[int]], str | None]:
+        """Token windows (without special tokens) for one text, and a note when long."""
+        budget = self._budget
+        if len(ids) <= budget:
+            return [ids], None
+        if self.long_text == "truncate":
+            return [ids[:budget]], f"long: truncated to {budget} of {len(ids)} tokens"
+        parts = sentences(text) or [text]
+        pieces: list[list[int]] = []
+        for sent_ids in self._tokenize(parts):
+            if len(sent_ids) <= budget:
+                pieces.append(list(sent_ids))
+            else:  # one run-on "sentence" longer than a window
+                pieces.extend(list(sent_ids[k:k + budget])
+                              for k in range(0, len(sent_ids), budget))
+        windows: list[list[int]] = []
+        current: list[int] = []
+        for piece in pieces:
+            if current and len(current) + len(piece) > budget:
+                windows.append(current)
+                current = []
+            current = current + piece
+        if current:
+            windows.append(current)
+        total = len(windows)
+        if total > self.max_chunks:
+            head = math.ceil(self.max_chunks / 2)
+            tail = self.max_chunks - head
+            windows = windows[:head] + (windows[-tail:] if tail else [])
+            return windows, f"long: {total} chunks, scored the first {head} and last {tail}"
+        return windows, f"long: {total} chunks"
+
+    def _batch_arrays(self, windows: list[list[int]]) -> dict[str, np.ndarray]:
+        rows = [self._prefix + w + self._suffix for w in windows]
+        width = max(len(r) for r in rows)
+        ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, :len(row)] = row
+            mask[i, :len(row)] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            batch["token_type_ids"] = np.zeros_like(ids)
+        return batch
+
+    def _logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.logits(batch)
+        import torch
+
+        with torch.inference_mode():
+            inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
+            return self._model(**inputs).logits.float().cpu().numpy()
+
+    def _run(self, texts: Sequence[str], progress: bool
+             ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        items = _checked_texts(texts)
+        n = len(items)
+        proba = np.tile(np.asarray(EMPTY_PROBABILITIES), (n, 1))
+        chunks = np.zeros(n, dtype=np.int64)
+        notes: list[str | None] = [None] * n
+        todo: list[tuple[int, str]] = []
+        for i, raw in enumerate(items):
+            text, notes[i] = self._prepare(raw)
+            if text is not None:
+                todo.append((i, text))
+        if not todo:
+            return proba, chunks, notes
+
+        encoded = self._tokenize([t for _, t in todo])
+        owner: list[int] = []          # text index of each window
+        windows: list[list[int]] = []
+        for (i, text), ids in zip(todo, encoded, strict=True):
+            text_windows, long_note = self._windows(text, list(ids))
+            if long_note:
+                notes[i] = long_note if notes[i] is None else f"{notes[i]}; {long_note}"
+            owner.extend([i] * len(text_windows))
+            windows.extend(text_windows)
+            chunks[i] = len(text_windows)
+
+        window_proba = np.empty((len(windows), len(LABELS)), dtype=np.float64)
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k]))
+        from tqdm import tqdm
+
+        with tqdm(total=len(windows), desc="sentiment", unit=" windows",
+                  disable=not progress) as bar:
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                logits = self._logits(self._batch_arrays([windows[k] for k in idx]))
+                logits = logits.astype(np.float64)
+                logits -= logits.max(axis=1, keepdims=True)
+                e = np.exp(logits)
+                window_proba[idx] = e / e.sum(axis=1, keepdims=True)
+                bar.update(len(idx))
+
+        # Average each text's windows, weighted by their token counts.
+        weights = np.array([max(len(w), 1) for w in windows], dtype=np.float64)
+        owner_arr = np.asarray(owner)
+        sums = np.zeros((n, len(LABELS)))
+        np.add.at(sums, owner_arr, window_proba * weights[:, None])
+        totals = np.bincount(owner_arr, weights=weights, minlength=n)
+        scored = totals > 0
+        proba[scored] = sums[scored] / totals[scored, None]
+        proba[scored] /= proba[scored].sum(axis=1, keepdims=True)
+        return proba, chunks, notes

@@ -1,0 +1,361 @@
+"""Fine-tune a BERT-family checkpoint into the three-class review sentiment model.
+
+A plain PyTorch loop, readable top to bottom::
+
+    from nlp.data import load_reviews, split
+    from nlp.train import TrainConfig, fine_tune
+
+    loaded = load_reviews("reviews.csv", text_col="review", rating_col="rating")
+    result = fine_tune(split(loaded.dataset), Path("models/sentiment"), TrainConfig(epochs=3),
+                       data_description=loaded.describe())
+    result.metrics["test"]["macro_f1"]
+
+Each epoch is scored on the validation split (macro-F1, accuracy); the best epoch's weights are
+kept, training stops after ``patience`` epochs without improvement, and the best model is saved
+(``save_pretrained`` plus the tokenizer, a model card and ``training.json``) and then scored on
+the test split. Everything is seeded: the same data, config and machine give the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    get_linear_schedule_with_warmup,
+    set_seed,
+)
+
+from nlp import checkpoint
+from nlp.card import write_model_card
+from nlp.labels import ID2LABEL, LABEL2ID, LABELS
+
+CLASS_WEIGHTING = ("balanced", "none")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one fine-tuning run (all of them end up in the model card).
+
+    ``base_model``: a local Hugging Face folder, or None for the packaged default
+    (:func:`nlp.checkpoint.default_base_model`). ``patience``: stop after this many epochs
+    without a better validation macro-F1 (0 = never stop early). ``class_weighting``:
+    "balanced" weighs the cross-entropy by inverse class frequency in the training split,
+    "none" does not. ``device``: "auto" (CUDA when available, else CPU), "cpu", "cuda", ...
+    ``max_steps``: cut every epoch after this many optimiser steps (tests, timing runs);
+    None trains on the whole training split each epoch.
+    """
+
+    base_model: str | Path | None = None
+    epochs: int = 4
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+    max_length: int = 128
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 0
+    patience: int = 2
+    class_weighting: str = "balanced"
+    device: str = "auto"
+    max_steps: int | None = None
+    max_grad_norm: float = 1.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.epochs < 1:
+            problems.append(f"epochs must be >= 1, got {self.epochs}")
+        if self.learning_rate < 0:
+            problems.append(f"learning_rate must be >= 0, got {self.learning_rate}")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.max_length < 2:
+            problems.append(f"max_length must be >= 2, got {self.max_length}")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.warmup_ratio < 1:
+            problems.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.patience < 0:
+            problems.append(f"patience must be >= 0, got {self.patience}")
+        if self.class_weighting not in CLASS_WEIGHTING:
+            problems.append(f"class_weighting must be one of {CLASS_WEIGHTING}, "
+                            f"got {self.class_weighting!r}")
+        if self.max_steps is not None and self.max_steps < 1:
+            problems.append(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        if self.max_grad_norm <= 0:
+            problems.append(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+        if problems:
+            raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+
+
+@dataclass
+class TrainResult:
+    """Where the best model was saved, its scores, and one record per epoch trained."""
+
+    path: Path
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConfig | None = None,
+              progress: bool = True, data_description: str = "") -> TrainResult:
+    """Fine-tune ``config.base_model`` on ``data`` and save the best epoch's model to ``out_dir``.
+
+    ``data`` needs "train" and "validation" splits with ``text`` and ``label`` (ids in LABELS
+    order) columns, as made by :func:`nlp.data.split`; a "test" split, when present, scores
+    the saved model. ``data_description`` goes into the model card.
+    """
+    config = config or TrainConfig()
+    _check_data(data)
+    out_dir = Path(out_dir)
+    base = checkpoint.resolve(config.base_model)
+    device = resolve_device(config.device)
+    set_seed(config.seed)  # python, numpy and torch (CPU and every GPU)
+
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID,
+        local_files_only=True, ignore_mismatched_sizes=True,
+    ).to(device)
+
+    train = _tokenize(data["train"], tokenizer, config.max_length)
+    weights = class_weights(data["train"]["label"], config.class_weighting)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, device=device))
+    collator = DataCollatorWithPadding(tokenizer)
+    lengths = [len(ids) for ids in train["input_ids"]]
+
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    if config.max_steps is not None:
+        steps_per_epoch = min(steps_per_epoch, config.max_steps)
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay),
+                                  lr=config.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, num_warmup_steps=round(config.warmup_ratio * total_steps),
+        num_training_steps=total_steps)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    history: list[dict[str, Any]] = []
+    best_f1, best_epoch, best_state, stale = -1.0, 0, None, 0
+    best_validation: dict[str, Any] = {}
+    started = time.perf_counter()
+    epochs = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
+    for epoch in epochs:
+        epoch_started = time.perf_counter()
+        batches = _length_grouped_batches(lengths, config.batch_size, generator)[:steps_per_epoch]
+        loader = torch.utils.data.DataLoader(train, batch_sampler=batches, collate_fn=collator)
+        model.train()
+        losses = []
+        steps = tqdm(loader, desc=f"epoch {epoch}", unit="step", leave=False,
+                     disable=not progress)
+        for batch in steps:
+            labels = batch.pop("labels").to(device)
+            logits = model(**{name: t.to(device) for name, t in batch.items()}).logits
+            loss = loss_fn(logits, labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            steps.set_postfix(loss=f"{losses[-1]:.4f}")
+        train_seconds = time.perf_counter() - epoch_started
+
+        validation = evaluate_split(model, tokenizer, data["validation"], config.batch_size,
+                                    config.max_length, device)
+        improved = validation["macro_f1"] > best_f1
+        history.append({
+            "epoch": epoch,
+            "steps": len(losses),
+            "train_loss": float(np.mean(losses)),
+            "learning_rate": scheduler.get_last_lr()[0],
+            "validation_accuracy": validation["accuracy"],
+            "validation_macro_f1": validation["macro_f1"],
+            "train_seconds": round(train_seconds, 3),
+            "steps_per_second": round(len(losses) / train_seconds, 4),
+            "improved": improved,
+        })
+        if improved:
+            best_f1, best_epoch, stale = validation["macro_f1"], epoch, 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best_validation = validation
+        else:
+            stale += 1
+        epochs.set_postfix(val_f1=f"{validation['macro_f1']:.4f}", best_epoch=best_epoch)
+        if config.patience and stale >= config.patience:
+            break
+    train_seconds = time.perf_counter() - started
+
+    assert best_state is not None  # the first epoch always improves on -1
+    model.load_state_dict(best_state)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+    metrics: dict[str, Any] = {
+        "validation": best_validation,
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "stopped_early": len(history) < config.epochs,
+        "train_seconds": round(train_seconds, 3),  # all epochs, their validation included
+        "train_rows": len(data["train"]),
+        "train_steps": sum(h["steps"] for h in history),
+        "device": str(device),
+        "class_weights": dict(zip(LABELS, weights, strict=True)),
+    }
+    if "test" in data and len(data["test"]):
+        metrics["test"] = evaluate_split(model, tokenizer, data["test"], config.batch_size,
+                                         config.max_length, device)
+    write_model_card(out_dir, base_model=str(base),
+                     data_description=data_description or _describe_splits(data),
+                     config=config, metrics=metrics, history=history)
+    return TrainResult(path=out_dir, metrics=metrics, history=history)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """ "auto" is CUDA when a GPU is visible, else the CPU; anything else is taken as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def class_weights(labels: list[int] | np.ndarray, mode: str = "balanced") -> list[float]:
+    """Cross-entropy weight per class, in LABELS order.
+
+    "balanced" is ``n_rows / (n_classes_present * rows_of_class)`` (scikit-learn's rule); a
+    class absent from ``labels`` gets 0, which changes nothing as no row carries it.
+    "none" weighs every class 1.
+    """
+    if mode not in CLASS_WEIGHTING:
+        raise ValueError(f"class weighting must be one of {CLASS_WEIGHTING}, got {mode!r}")
+    if mode == "none":
+        return [1.0] * len(LABELS)
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=len(LABELS))
+    present = np.count_nonzero(counts)
+    return [float(counts.sum() / (present * c)) if c else 0.0 for c in counts]
+
+
+def evaluate_split(model: torch.nn.Module, tokenizer: Any, dataset: datasets.Dataset,
+                   batch_size: int = 64, max_length: int = 128,
+                   device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Accuracy, macro-F1 (over the classes present), per-class scores and confusion matrix."""
+    probabilities = _predict_proba(model, tokenizer, dataset["text"], batch_size, max_length,
+                                   device)
+    return _scores(np.asarray(dataset["label"]), probabilities.argmax(axis=1))
+
+
+def _scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    ids = list(range(len(LABELS)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=ids, zero_division=0)
+    return {
+        "rows": len(truth),
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+        "per_class": {
+            LABELS[i]: {"precision": float(precision[i]), "recall": float(recall[i]),
+                        "f1": float(f1[i]), "support": int(support[i])}
+            for i in ids
+        },
+        "confusion_matrix": confusion_matrix(truth, predicted, labels=ids).tolist(),
+    }
+
+
+@torch.inference_mode()
+def _predict_proba(model: torch.nn.Module, tokenizer: Any, texts: list[str],
+                   batch_size: int = 64, max_length: int = 128,
+                   device: str | torch.device = "cpu") -> np.ndarray:
+    """Class probabilities, one row per text, columns in LABELS order (for evaluation).
+
+    Texts are batched by length so little padding is computed; rows come back in input order.
+    """
+    model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
+                            max_length=max_length, return_tensors="pt").to(device)
+        logits = model(**encoded).logits
+        probabilities[chunk] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return probabilities
+
+
+def _tokenize(dataset: datasets.Dataset, tokenizer: Any, max_length: int) -> datasets.Dataset:
+    """``input_ids`` etc. plus ``label``; no padding here, the collator pads each batch."""
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+
+    return dataset.map(encode, batched=True, keep_in_memory=True, load_from_cache_file=False,
+                       remove_columns=[c for c in dataset.column_names if c != "label"],
+                       desc="Tokenizing")
+
+
+def _length_grouped_batches(lengths: list[int], batch_size: int,
+                            generator: torch.Generator) -> list[list[int]]:
+    """Shuffled batches of rows of similar length, so dynamic padding pads little.
+
+    Rows are shuffled, cut into mega-batches of up to 50 batches, sorted by length inside
+    each, cut into batches; then the batch order is shuffled too, so any prefix of an epoch
+    is a fair sample of it.
+    """
+    n = len(lengths)
+    mega = batch_size * max(1, min(50, n // (batch_size * 4)))
+    permutation = torch.randperm(n, generator=generator).tolist()
+    batches = []
+    for start in range(0, n, mega):
+        group = sorted(permutation[start:start + mega], key=lambda i: lengths[i], reverse=True)
+        batches.extend(group[i:i + batch_size] for i in range(0, len(group), batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on weight matrices only, not on biases and LayerNorm parameters."""
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        is_norm_or_bias = parameter.ndim < 2 or "LayerNorm" in name or name.endswith(".bias")
+        (no_decay if is_norm_or_bias else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _check_data(data: datasets.DatasetDict) -> None:
+    for name in ("train", "validation"):
+        if name not in data:
+            raise ValueError(f"data needs a {name!r} split (has: {', '.join(data)})")
+        if len(data[name]) == 0:
+            raise ValueError(f"the {name!r} split is empty")
+    for name, part in data.items():
+        missing = {"text", "label"} - set(part.column_names)
+        if missing:
+            raise ValueError(f"split {name!r} lacks column(s) {sorted(missing)}")
+        labels = set(part["label"])
+        if not labels <= set(range(len(LABELS))):
+            raise ValueError(f"split {name!r} has label ids {sorted(labels)}; "
+                             f"expected ids of {LABELS}")
+
+
+def _describe_splits(data: datasets.DatasetDict) -> str:
+    parts = []
+    for name, part in data.items():
+        counts = np.bincount(np.asarray(part["label"], dtype=int), minlength=len(LABELS))
+        classes = ", ".join(f"{label} {n}" for label, n in zip(LABELS, counts, strict=True))
+        parts.append(f"{name} {len(part)} rows ({classes})")
+    return "; ".join(parts)

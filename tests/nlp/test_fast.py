@@ -1,0 +1,142 @@
+"""ONNX export of the tiny BERT, agreement with torch, int8, and backend auto-selection."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.fast import OnnxClassifier, export_onnx, is_stale
+from nlp.scorer import SentimentScorer
+from tests.nlp.test_scorer import sharpen
+
+TEXTS = [
+    "The food was amazing and the staff were lovely.",
+    "Terrible service, cold food, never again.",
+    "It was okay, nothing special.",
+    "La comida estaba buenísima, pero el servicio fue muy lento.",
+    "¡Excelente atención! Volveremos pronto 😍",
+    "El ceviche, espectacular. El pisco sour, aguado.",
+    "Paid Rs. 1,200 for two; portions 4/5, ambience 3/5.",
+    "meh",
+    "Worst biryani I have had in Hyderabad.",
+    "Great place for a Saturday brunch with friends and family.",
+    "The waiter ignored us for 20 minutes.",
+    "Muy caro para lo que ofrecen.",
+    "Loved it!!!",
+    "Not bad, not great.",
+    "The pasta was overcooked and the sauce bland, but dessert saved the evening.",
+    "Ambience is too good for a pleasant evening. Service is very prompt. Food is good.",
+    "Pedimos lomo saltado y ají de gallina; todo llegó frío.",
+    "5 stars",
+    "Would not recommend.",
+    "Staff were courteous and helpful. Thanks to Pradeep!",
+    "Quiet, clean, good coffee.",
+    "Hmm.",
+    "The music was too loud to talk.",
+    "Best paneer tikka in town, hands down.",
+    "Delivery took 90 minutes and the food was cold.",
+    "Atención rápida y amable, volveré.",
+    "Decent food at a fair price.",
+    "Dirty tables and rude staff.",
+    "I can't wait to come back!",
+    "A must try. " * 40,  # long enough to be chunked at max_length=64
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny model with a sharpened head (clear labels), exported to ONNX."""
+    folder = sharpen(tiny_model, tmp_path_factory.mktemp("exported") / "model")
+    export_onnx(folder, quantize=True)
+    return folder
+
+def test_export_writes_checked_files(exported: Path) -> None:
+    onnx_dir = exported / "onnx"
+    assert (onnx_dir / "model.onnx").is_file() and (onnx_dir / "model-int8.onnx").is_file()
+    assert not (onnx_dir / ".export-tmp").exists()
+    report = json.loads((onnx_dir / "export.json").read_text())
+    assert report["max_abs_logit_diff"]["onnx"] < 1e-3
+    assert report["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert is_stale(exported) is False
+    assert (onnx_dir / "model-int8.onnx").stat().st_size < (onnx_dir / "model.onnx").stat().st_size
+
+
+def test_onnx_graph_has_dynamic_axes(exported: Path) -> None:
+    classifier = OnnxClassifier(exported / "onnx" / "model.onnx", threads=1)
+    assert classifier.input_names == ("input_ids", "attention_mask", "token_type_ids")
+    for batch, seq in [(1, 3), (5, 17), (2, 64)]:
+        ids = np.full((batch, seq), 1037)
+        out = classifier.logits({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                 "token_type_ids": np.zeros_like(ids), "extra": ids})
+        assert out.shape == (batch, 3) and out.dtype == np.float32
+    with pytest.raises(KeyError, match="attention_mask"):
+        classifier.logits({"input_ids": np.ones((1, 3)), "token_type_ids": np.zeros((1, 3))})
+
+
+def test_onnx_fp32_agrees_with_torch(exported: Path) -> None:
+    torch_scorer = SentimentScorer(exported, backend="torch", batch_size=8, max_length=64)
+    onnx_scorer = SentimentScorer(exported, backend="onnx", batch_size=8, max_length=64)
+    assert onnx_scorer.backend_ == "onnx"
+    p_torch, p_onnx = torch_scorer.predict_proba(TEXTS), onnx_scorer.predict_proba(TEXTS)
+    np.testing.assert_allclose(p_onnx, p_torch, atol=1e-4)
+    assert onnx_scorer.predict(TEXTS) == torch_scorer.predict(TEXTS)
+    assert len(set(torch_scorer.predict(TEXTS))) > 1  # the labels are not all the same
+    assert onnx_scorer.score(TEXTS)[-1].chunks > 1
+
+
+def test_int8_loads_and_gives_valid_probabilities(exported: Path) -> None:
+    scorer = SentimentScorer(exported, backend="onnx-int8", batch_size=8, max_length=64)
+    proba = scorer.predict_proba(TEXTS)
+    assert proba.shape == (len(TEXTS), 3)
+    assert np.all(np.isfinite(proba)) and np.all(proba >= 0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_auto_backend_prefers_int8_then_fp32_then_torch(exported: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(exported, folder)
+    assert SentimentScorer(folder).backend_ == "onnx-int8"
+    (folder / "onnx" / "model-int8.onnx").unlink()
+    assert SentimentScorer(folder).backend_ == "onnx"
+    shutil.rmtree(folder / "onnx")
+    assert SentimentScorer(folder).backend_ == "torch"
+
+
+def test_stale_export_is_not_used(exported: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    folder = tmp_path / "model"
+    shutil.copytree(exported, folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+    with torch.no_grad():
+        model.classifier.bias.add_(1.0)
+    model.save_pretrained(folder)  # "re-trained" into the same folder after the export
+    assert is_stale(folder) is True
+    with pytest.warns(UserWarning, match="other weights"):
+        assert SentimentScorer(folder).backend_ == "torch"
+    with pytest.raises(ValueError, match="re-run export_onnx"):
+        SentimentScorer(folder, backend="onnx")
+
+
+def test_export_options_and_failure(tiny_model: Path, tmp_path: Path) -> None:
+    from nlp.fast import OnnxExportError
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    paths = export_onnx(folder, quantize=True, texts=TEXTS[:10] + ["", None],
+                        min_int8_agreement=1.01)
+    assert set(paths) == {"onnx", "report"}  # int8 measured, then left out
+    report = json.loads(paths["report"].read_text())
+    assert report["check_texts"] == 8 + 10
+    assert "int8_left_out" in report and not (folder / "onnx" / "model-int8.onnx").exists()
+    assert SentimentScorer(folder).backend_ == "onnx"
+
+    shutil.rmtree(folder / "onnx")
+    with pytest.raises(OnnxExportError, match="differs from torch"):
+        export_onnx(folder, quantize=False, tolerance=-1.0)  # no export can pass this
+    assert list((folder / "onnx").iterdir()) == []  # nothing half-written left behind

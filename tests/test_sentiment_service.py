@@ -1,0 +1,166 @@
+"""The sentiment model inside the service: registry, evaluation, resumable batch scoring."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty import registry
+from loyalty.ingest import ingest_file
+from loyalty.models import Review
+from loyalty.review_scoring import score_csv, score_database
+from loyalty.sentiment import evaluate_sentiment, train_sentiment
+from nlp.scorer import SentimentScorer
+
+GOOD = ["Delicious ceviche and friendly staff", "Great food, lovely place",
+        "El lomo saltado estuvo riquísimo", "Amazing pisco sour, fast service"]
+BAD = ["The food was cold and the waiter was rude", "Slow service, we waited an hour",
+       "La atención fue pésima y lentísima", "Overpriced and bland"]
+MEH = ["It was okay, nothing special", "Average food, average prices"]
+
+
+def _reviews_csv(path, n=48):
+    rows = []
+    for i in range(n):
+        group, rating = [(GOOD, 5), (BAD, 1), (MEH, 3)][i % 3]
+        rows.append({"text": f"{group[i % len(group)]} ({i})", "rating": rating})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+class Dies:
+    """A scorer that stops the process after ``after`` chunks, as a kill would."""
+
+    def __init__(self, scorer: SentimentScorer, after: int) -> None:
+        self.scorer, self.left = scorer, after
+
+    def score(self, texts, progress=False):
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        return self.scorer.score(texts)
+
+    def predict_proba(self, texts):
+        return self.scorer.predict_proba(texts)
+
+
+@pytest.fixture
+def scorer(tiny_model):
+    return SentimentScorer(tiny_model, backend="torch")
+
+
+def test_train_registers_and_promotes_and_evaluate_uses_the_same_rows(engine, settings,
+                                                                      tiny_model, tmp_path):
+    data = _reviews_csv(tmp_path / "reviews.csv")
+    outcome = train_sentiment(engine, settings, data, text_col="text", rating_col="rating",
+                              label_col=None, base_model=tiny_model, epochs=1, batch_size=8,
+                              onnx=False)
+    assert outcome.promoted and (outcome.path / "model_card.md").is_file()
+    with Session(engine) as session:
+        row = registry.production(session, registry.SENTIMENT)
+        assert row.version == outcome.version and row.path == str(outcome.path)
+        assert row.metrics["test_macro_f1"] == outcome.metrics["test"]["macro_f1"]
+
+    report = evaluate_sentiment(outcome.path, data, text_col="text", rating_col="rating",
+                                label_col=None)
+    assert report.source == "the model's held-out test split"
+    assert set(report.results) == {"this model", "VADER", "TF-IDF + LR"}
+    digests = {r["rows"] for r in report.results.values()}
+    assert len(digests) == 1 and report.rows > 0
+    assert "macro-F1" in report.table()
+
+
+def _stored_reviews(engine, tmp_path, n=30):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "locations.csv").write_text("location_id,name\nL1,Miraflores\n", encoding="utf-8")
+    (folder / "customers.csv").write_text("customer_id,signup_date\nC1,2024-01-01\n",
+                                          encoding="utf-8")
+    with open(folder / "reviews.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["review_id", "customer_id", "location_id", "text", "created_at"])
+        for i in range(n):
+            text = (GOOD + BAD)[i % 8] + ". " + ("The wait was long." if i % 2 else "")
+            writer.writerow([f"R{i}", "C1", "L1", text, "2025-01-01T12:00:00"])
+    for kind in ("locations", "customers", "reviews"):
+        ingest_file(engine, kind, folder / f"{kind}.csv", tz=ZoneInfo("America/Lima"))
+
+
+def _version(engine, path) -> int:
+    with Session(engine) as session:
+        row = registry.register(session, kind=registry.SENTIMENT, version="t1", path=path,
+                                metrics={}, seed=0)
+        session.commit()
+        return row.id
+
+
+def test_database_scoring_survives_a_kill_and_scores_nothing_twice(engine, scorer, tmp_path,
+                                                                   tiny_model):
+    _stored_reviews(engine, tmp_path)
+    version_id = _version(engine, tiny_model)
+    with pytest.raises(KeyboardInterrupt):
+        score_database(engine, Dies(scorer, after=2), version_id, chunk_size=7)
+    with Session(engine) as session:
+        first = {r.id: r.scored_at for r in session.scalars(select(Review))
+                 if r.scored_at is not None}
+    assert len(first) == 14  # two whole chunks, nothing half-written
+
+    counts = score_database(engine, scorer, version_id, chunk_size=7)
+    assert counts.scored == 16
+    with Session(engine) as session:
+        reviews = session.scalars(select(Review)).all()
+        assert all(r.sentiment_model_version_id == version_id for r in reviews)
+        assert all(r.scored_at == first[r.id] for r in reviews if r.id in first)
+        for r in reviews:
+            assert r.prob_negative + r.prob_neutral + r.prob_positive == pytest.approx(1)
+            assert r.sentiment_score == pytest.approx(r.prob_positive - r.prob_negative)
+            assert r.sentiment_label in ("negative", "neutral", "positive")
+        waited = [r for r in reviews if "The wait was long" in r.text]
+        assert waited and all("wait" in r.aspects for r in waited)
+    assert score_database(engine, scorer, version_id).scored == 0
+
+
+def test_csv_scoring_resumes_after_a_kill(tmp_path, scorer):
+    source = tmp_path / "in.csv"
+    texts = [(GOOD + BAD + MEH)[i % 10] + f" #{i}" for i in range(23)] + ["", "   "]
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    with pytest.raises(KeyboardInterrupt):
+        score_csv(source, out, Dies(scorer, after=2), chunk_size=5)
+    with open(out, "ab") as fh:
+        fh.write(b"half a line that a kill left beh")  # what a kill mid-write leaves
+    counts = score_csv(source, out, scorer, chunk_size=5)
+    assert counts.skipped == 10 and counts.scored == 15 and counts.empty == 2
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert scored["id"].tolist() == list(range(25))
+    assert {"sentiment_label", "prob_negative", "prob_neutral", "prob_positive",
+            "sentiment_score", "service_mentioned", "wait_sentiment"} <= set(scored.columns)
+    assert scored.loc[23, "sentiment_label"] == "neutral"
+    fresh = tmp_path / "fresh.csv"
+    score_csv(source, fresh, scorer, chunk_size=50)
+    pd.testing.assert_frame_equal(scored, pd.read_csv(fresh, keep_default_na=False),
+                                  check_exact=False, atol=1e-5)
+
+
+def test_cli_scores_a_csv_and_refuses_without_a_model(tmp_path, tiny_model, capsys):
+    from loyalty.cli import main
+
+    url = ["--database-url", f"sqlite:///{tmp_path / 'x.db'}"]
+    assert main([*url, "db", "upgrade"]) == 0
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"review": GOOD + BAD}).to_csv(source, index=False)
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    assert main([*url, "reviews", "score", "--csv", str(source), "--out",
+                 str(tmp_path / "out.csv"), "--text-col", "review", "--model", str(model)]) == 0
+    assert "scored 8 reviews" in capsys.readouterr().out
+    assert main([*url, "reviews", "score"]) == 1
+    assert "no sentiment model in production" in capsys.readouterr().err
+    assert main([*url, "nlp", "evaluate", "--data", str(source), "--text-col", "review",
+                 "--rating-col", "x", "--label-col", "y"]) == 2
