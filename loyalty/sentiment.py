@@ -90,6 +90,9 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
     config = TrainConfig(base_model=base_model, epochs=epochs, batch_size=batch_size,
                          max_length=max_length, learning_rate=learning_rate, seed=seed)
     description = loaded.describe() + (f"; sampled to {max_rows:,} rows" if max_rows else "")
+    import torch
+
+    torch.set_num_threads(settings.torch_threads)
     result = fine_tune(data, out, config, progress=progress, data_description=description)
     (out / DATA_SPEC).write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
     exported: dict[str, Path] = {}

@@ -154,13 +154,15 @@ def synth(app: App, customers: int, seed: int, out: Path | None) -> None:
 @cli.command()
 @click.option("--customers", default=2000, show_default=True, type=click.IntRange(10, 200_000))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--train-reviews", default=1500, show_default=True, type=click.IntRange(50),
+              help="Reviews the sentiment model is fine-tuned on (one epoch, on the CPU).")
 @pass_app
-def demo(app: App, customers: int, seed: int) -> None:
+def demo(app: App, customers: int, seed: int, train_reviews: int) -> None:
     """The main job on the embedded default: synthetic data into the database, end to end."""
     from loyalty.pipeline import run_demo
 
     for line in run_demo(app.settings, customers=customers, seed=seed,
-                         progress=sys.stderr.isatty()):
+                         train_reviews=train_reviews, progress=sys.stderr.isatty()):
         click.echo(line)
 
 
