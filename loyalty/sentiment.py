@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sqlalchemy import Engine
@@ -82,6 +83,8 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
                     max_rows: int | None = None, promote: bool = True, onnx: bool = True,
                     progress: bool = False) -> TrainOutcome:
     """Fine-tune on ``data_path``, save under the model directory, register the version."""
+    if not progress:
+        datasets.disable_progress_bars()  # a batch job's log wants lines, not bars
     spec = DataSpec(str(Path(data_path).resolve()), text_col, rating_col, label_col, binary,
                     seed, max_rows)
     data, loaded = spec.load()

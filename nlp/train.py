@@ -41,6 +41,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
     set_seed,
 )
+from transformers.utils import logging as hf_logging
 
 from nlp import checkpoint
 from nlp.card import write_model_card
@@ -128,10 +129,17 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     set_seed(config.seed)  # python, numpy and torch (CPU and every GPU)
 
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID,
-        local_files_only=True, ignore_mismatched_sizes=True,
-    ).to(device)
+    # A base checkpoint has no classifier head: transformers reports the new head as "missing"
+    # weights, which is the point of fine-tuning, so that report is silenced.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID,
+            local_files_only=True, ignore_mismatched_sizes=True,
+        ).to(device)
+    finally:
+        hf_logging.set_verbosity(verbosity)
 
     train = _tokenize(data["train"], tokenizer, config.max_length)
     weights = class_weights(data["train"]["label"], config.class_weighting)
