@@ -98,11 +98,7 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
     torch.set_num_threads(settings.torch_threads)
     result = fine_tune(data, out, config, progress=progress, data_description=description)
     (out / DATA_SPEC).write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
-    exported: dict[str, Path] = {}
-    if onnx:
-        from nlp.fast import export_onnx
-
-        exported = export_onnx(out, quantize=True)
+    exported = export_fast(out, list(data["validation"]["text"])) if onnx else {}
     metrics = result.metrics
     with Session(engine) as session:
         row = registry.register(
@@ -117,6 +113,22 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
                             if promote else (False, "kept as candidate (--no-promote)"))
         session.commit()
     return TrainOutcome(version, out, metrics, promoted, reason, exported)
+
+
+# The fast path must give the labels the model gives: int8 is kept only when it agrees with
+# torch on at least this share of the validation texts (fp32 ONNX always agrees).
+MIN_INT8_AGREEMENT = 0.99
+
+
+def export_fast(model_dir: Path, texts: list[str] | None = None) -> dict[str, Path]:
+    """ONNX, and int8 ONNX when it agrees with the model on real texts (default: validation)."""
+    from nlp.fast import export_onnx
+
+    if texts is None and (Path(model_dir) / DATA_SPEC).is_file():
+        spec = DataSpec(**json.loads((Path(model_dir) / DATA_SPEC).read_text(encoding="utf-8")))
+        texts = list(spec.load()[0]["validation"]["text"])
+    return export_onnx(model_dir, quantize=True, texts=(texts or [])[:500] or None,
+                       min_int8_agreement=MIN_INT8_AGREEMENT)
 
 
 @dataclass

@@ -101,13 +101,16 @@ def evaluate(app: App, data_path: Path, text_col: str, rating_col: str | None,
 @nlp.command()
 @click.option("--model", "model_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="A trained model folder (default: the production model).")
-@click.option("--int8/--no-int8", default=True, show_default=True)
 @pass_app
-def export(app: App, model_dir: Path | None, int8: bool) -> None:
-    """Export a trained model to ONNX (and dynamic int8) for fast CPU scoring."""
-    from nlp.fast import export_onnx
+def export(app: App, model_dir: Path | None) -> None:
+    """Export a trained model to ONNX for fast CPU scoring.
 
-    paths = export_onnx(model_dir or _production_model(app), quantize=int8)
+    Also int8 ONNX, kept only when its labels agree with the model's on at least 99% of the
+    validation texts.
+    """
+    from loyalty.sentiment import export_fast
+
+    paths = export_fast(model_dir or _production_model(app))
     for name, path in paths.items():
         click.echo(f"{name}: {path}")
 
