@@ -147,15 +147,14 @@ def score_csv(in_path: Path, out_path: Path, scorer: SentimentScorer, *, text_co
                                                disable=not progress, initial=done_rows) as bar:
             out.truncate(done_bytes)
             out.seek(done_bytes)
-            seen = 0
+            to_skip = done_rows
             for chunk in reader:
                 if text_col not in chunk.columns:
                     raise InputFileError(f"{in_path}: no column {text_col!r}")
-                if seen + len(chunk) <= done_rows:
-                    seen += len(chunk)
+                if to_skip >= len(chunk):
+                    to_skip -= len(chunk)
                     continue
-                chunk = chunk.iloc[max(0, done_rows - seen):]
-                seen += len(chunk) + max(0, done_rows - seen)
+                chunk, to_skip = chunk.iloc[to_skip:], 0
                 sentiments, aspects = _score(scorer, chunk[text_col].tolist())
                 scored = pd.concat([chunk.reset_index(drop=True),
                                     output_columns(sentiments, aspects)], axis=1)
