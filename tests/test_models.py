@@ -16,15 +16,22 @@ def _customer(session: Session, ext: str = "C1") -> Customer:
     return customer
 
 
+def _visit(session: Session, visited_at: datetime) -> Visit:
+    """A customer, a location and one visit of theirs, added to the session."""
+    loc = Location(source="t", external_id="L1", name="Miraflores")
+    customer = _customer(session)
+    session.add(loc)
+    session.flush()
+    visit = Visit(source="t", external_id="V1", customer_id=customer.id, location_id=loc.id,
+                  visited_at=visited_at)
+    session.add(visit)
+    return visit
+
+
 def test_timestamps_come_back_as_utc(engine):
     lima = timezone(timedelta(hours=-5))
     with Session(engine) as session:
-        loc = Location(source="t", external_id="L1", name="Miraflores")
-        customer = _customer(session)
-        session.add(loc)
-        session.flush()
-        session.add(Visit(source="t", external_id="V1", customer_id=customer.id,
-                          location_id=loc.id, visited_at=datetime(2025, 3, 1, 13, 0, tzinfo=lima)))
+        _visit(session, datetime(2025, 3, 1, 13, 0, tzinfo=lima))
         session.commit()
     with Session(engine) as session:
         visit = session.query(Visit).one()
@@ -35,12 +42,7 @@ def test_timestamps_come_back_as_utc(engine):
 
 def test_naive_datetimes_are_refused(engine):
     with Session(engine) as session:
-        loc = Location(source="t", external_id="L1", name="x")
-        customer = _customer(session)
-        session.add(loc)
-        session.flush()
-        session.add(Visit(source="t", external_id="V1", customer_id=customer.id,
-                          location_id=loc.id, visited_at=datetime(2025, 3, 1, 13, 0)))
+        _visit(session, datetime(2025, 3, 1, 13, 0))
         with pytest.raises(StatementError, match="naive datetime"):
             session.flush()
 
@@ -68,15 +70,11 @@ def test_account_constraints(engine, field, value):
 
 def test_deleting_a_customer_removes_their_visits_and_account(engine):
     with Session(engine) as session:
-        loc = Location(source="t", external_id="L1", name="x")
-        customer = _customer(session)
-        session.add_all([loc, LoyaltyAccount(customer_id=customer.id, loyalty_number="L1",
-                                             enrolled_on=date(2024, 1, 1))])
-        session.flush()
-        session.add(Visit(source="t", external_id="V1", customer_id=customer.id,
-                          location_id=loc.id, visited_at=datetime(2025, 1, 1, tzinfo=UTC)))
+        visit = _visit(session, datetime(2025, 1, 1, tzinfo=UTC))
+        session.add(LoyaltyAccount(customer_id=visit.customer_id, loyalty_number="L1",
+                                   enrolled_on=date(2024, 1, 1)))
         session.commit()
-        session.delete(customer)
+        session.delete(session.get(Customer, visit.customer_id))
         session.commit()
         assert session.query(Visit).count() == 0
         assert session.query(LoyaltyAccount).count() == 0
