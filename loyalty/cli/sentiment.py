@@ -105,8 +105,8 @@ def evaluate(app: App, data_path: Path, text_col: str, rating_col: str | None,
 def export(app: App, model_dir: Path | None) -> None:
     """Export a trained model to ONNX for fast CPU scoring.
 
-    Also int8 ONNX, kept only when its labels agree with the model's on at least 99% of the
-    validation texts.
+    Also int8 ONNX, kept only when its labels (borderline windows re-checked in fp32) agree with
+    the model's on at least 99% of the validation texts.
     """
     from loyalty.sentiment import export_fast
 

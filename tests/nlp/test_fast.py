@@ -96,6 +96,35 @@ def test_int8_loads_and_gives_valid_probabilities(exported: Path) -> None:
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
 
 
+def test_int8_recheck_rescores_borderline_windows_in_fp32(exported: Path) -> None:
+    fp32 = SentimentScorer(exported, backend="onnx", max_length=64)
+    plain = SentimentScorer(exported, backend="onnx-int8", max_length=64, recheck_margin=0)
+    # A margin no logit gap reaches: every window is re-scored, so int8 gives fp32's output.
+    everything = SentimentScorer(exported, backend="onnx-int8", max_length=64,
+                                 recheck_margin=1e9)
+    assert plain._recheck is None and everything.recheck_margin_ == 1e9
+    np.testing.assert_allclose(everything.predict_proba(TEXTS), fp32.predict_proba(TEXTS),
+                               atol=1e-6)
+    assert not np.allclose(plain.predict_proba(TEXTS), fp32.predict_proba(TEXTS), atol=1e-6)
+
+    default = SentimentScorer(exported, backend="onnx-int8", max_length=64)
+    report = json.loads((exported / "onnx" / "export.json").read_text())
+    assert default.recheck_margin_ == report["int8_recheck_margin"] > 0
+    assert report["int8_label_agreement"] >= report["int8_label_agreement_unchecked"]
+    with pytest.raises(ValueError, match="recheck_margin"):
+        SentimentScorer(exported, backend="onnx-int8", recheck_margin=-1)
+
+
+def test_int8_without_fp32_file_warns_and_skips_the_recheck(exported: Path,
+                                                            tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(exported, folder)
+    (folder / "onnx" / "model.onnx").unlink()
+    with pytest.warns(UserWarning, match="not re-checked"):
+        scorer = SentimentScorer(folder, backend="onnx-int8", max_length=64)
+    assert scorer.recheck_margin_ == 0 and scorer.predict(TEXTS[:3])
+
+
 def test_auto_backend_prefers_int8_then_fp32_then_torch(exported: Path, tmp_path: Path) -> None:
     folder = tmp_path / "model"
     shutil.copytree(exported, folder)
