@@ -28,6 +28,8 @@ class Settings:
     shared_data_dir: Path = Path("../shared/data")
     timezone: str = "America/Lima"
     horizon_days: int = 60
+    # Spend in the next horizon that makes a Silver, Gold, Platinum guest (currency units).
+    tier_thresholds: tuple[float, ...] = (150.0, 400.0, 900.0)
     ingest_chunk_size: int = 20_000
     # CPU threads for torch when training. On the 2-vCPU machines this runs on, one thread
     # fine-tunes 2.6x faster than two (measured); raise it on machines with real cores.
@@ -43,6 +45,10 @@ class Settings:
             object.__setattr__(self, "data_dir", self.home / "data")
         if self.horizon_days < 1:
             raise ConfigError(f"LOYALTY_HORIZON_DAYS must be at least 1, got {self.horizon_days}")
+        t = self.tier_thresholds
+        if len(t) != 3 or not all(a < b for a, b in zip((0.0, *t), t, strict=False)):
+            raise ConfigError("LOYALTY_TIER_THRESHOLDS must be three increasing positive amounts "
+                              f"(Silver, Gold, Platinum), got {t}")
         if self.ingest_chunk_size < 1:
             raise ConfigError("LOYALTY_INGEST_CHUNK_SIZE must be at least 1")
         try:
@@ -82,4 +88,10 @@ def _parse(name: str, type_name: object, raw: str) -> object:
             return int(raw)
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}{name.upper()} must be an integer, got {raw!r}") from exc
+    if kind == "tuple[float, ...]":
+        try:
+            return tuple(float(part) for part in raw.split(","))
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{name.upper()} must be comma-separated numbers, "
+                              f"got {raw!r}") from exc
     return raw

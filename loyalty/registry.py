@@ -18,6 +18,7 @@ from loyalty.errors import NotFoundError
 from loyalty.models import ModelVersion
 
 SENTIMENT = "sentiment"
+CHURN = "churn"  # the churn + tier stacking ensemble
 
 
 def new_version(now: datetime | None = None) -> str:
@@ -82,9 +83,13 @@ def promote(session: Session, row: ModelVersion, note: str | None = None) -> Non
 
 
 def promote_if_not_worse(session: Session, row: ModelVersion, metric: str,
-                         tolerance: float = 0.01) -> tuple[bool, str]:
+                         tolerance: float = 0.01, *, current_value: float | None = None,
+                         force: bool = False) -> tuple[bool, str]:
     """Promote ``row`` unless the production model scores better on ``metric`` by > tolerance.
 
+    ``current_value`` is the production model's score when the caller measured it again on
+    ``row``'s own validation data (the fair comparison); otherwise its stored metric is used.
+    ``force`` promotes whatever the comparison says, and the reason records that it was forced.
     Returns whether it was promoted and why, in words for the CLI and the notes column.
     """
     current = production(session, row.kind)
@@ -92,7 +97,12 @@ def promote_if_not_worse(session: Session, row: ModelVersion, metric: str,
     if current is None:
         reason = "first model of its kind"
     else:
-        old = (current.metrics or {}).get(metric)
+        old = current_value if current_value is not None else (current.metrics or {}).get(metric)
+        if force:
+            shown = "n/a" if old is None or new is None else f"{new:.4f} vs {old:.4f}"
+            reason = f"forced over production {current.version} ({metric} {shown})"
+            promote(session, row, note=f"promoted: {reason}")
+            return True, reason
         if new is None or old is None:
             reason = f"kept as candidate: {metric} missing to compare with {current.version}"
             row.notes = reason
@@ -105,3 +115,34 @@ def promote_if_not_worse(session: Session, row: ModelVersion, metric: str,
         reason = f"{metric} {new:.4f} vs production {current.version} {old:.4f}"
     promote(session, row, note=f"promoted: {reason}")
     return True, reason
+
+
+def versions(session: Session, kind: str | None = None) -> list[ModelVersion]:
+    """Registered versions, newest first (of one kind, or all)."""
+    query = select(ModelVersion).order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
+    if kind is not None:
+        query = query.where(ModelVersion.kind == kind)
+    return list(session.scalars(query))
+
+
+def rollback(session: Session, kind: str) -> tuple[ModelVersion, ModelVersion]:
+    """Put the previously promoted version of ``kind`` back in production.
+
+    The current production version is retired with a note; returns (restored, retired).
+    """
+    current = production(session, kind)
+    if current is None:
+        raise NotFoundError(f"no {kind} model in production to roll back")
+    earlier = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.kind == kind, ModelVersion.status == "retired",
+               ModelVersion.promoted_at.is_not(None), ModelVersion.id != current.id)
+        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+    ).first()
+    if earlier is None:
+        raise NotFoundError(f"{kind} {current.version} is the only version ever in production: "
+                            "nothing to roll back to")
+    promote(session, earlier, note=f"restored by rollback from {current.version}")
+    current.notes = (f"{current.notes}\n" if current.notes else "") + \
+        f"rolled back to {earlier.version}"
+    return earlier, current

@@ -41,3 +41,12 @@ def test_importing_reads_no_environment(monkeypatch):
 
     monkeypatch.setenv("LOYALTY_HORIZON_DAYS", "not a number")
     importlib.reload(loyalty.config)  # would raise if the module read the variable on import
+
+
+def test_tier_thresholds_parse_and_must_increase():
+    assert Settings.from_env({"LOYALTY_TIER_THRESHOLDS": "100, 250.5,900"}).tier_thresholds == (
+        100.0, 250.5, 900.0)
+    with pytest.raises(ConfigError, match="increasing"):
+        Settings.from_env({"LOYALTY_TIER_THRESHOLDS": "300,200,100"})
+    with pytest.raises(ConfigError, match="comma-separated"):
+        Settings.from_env({"LOYALTY_TIER_THRESHOLDS": "cheap,dear"})

@@ -14,6 +14,11 @@ def _register(session, version, f1, kind=registry.SENTIMENT):
                              metrics={"test_macro_f1": f1}, seed=0)
 
 
+def _row(session, version, auc):
+    return registry.register(session, kind=registry.CHURN, version=version,
+                             path=Path(f"/m/{version}"), metrics={"auc": auc}, seed=0)
+
+
 def test_first_model_is_promoted_then_only_if_not_worse(engine):
     with Session(engine) as session:
         first = _register(session, "v1", 0.70)
@@ -69,3 +74,40 @@ def test_the_database_refuses_a_second_production_model(engine):
         b.status = "production"  # bypassing promote(), which retires the old one first
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_force_promotes_a_worse_model_and_says_so(engine):
+    with Session(engine) as session:
+        first = _row(session, "v1", 0.80)
+        registry.promote_if_not_worse(session, first, "auc")
+        worse = _row(session, "v2", 0.70)
+        promoted, reason = registry.promote_if_not_worse(session, worse, "auc", force=True)
+        assert promoted and "forced" in reason
+        assert registry.production(session, "churn").version == "v2"
+
+
+def test_gate_uses_the_production_score_measured_on_the_same_data(engine):
+    with Session(engine) as session:
+        first = _row(session, "v1", 0.95)  # stored score from its own (easier) validation data
+        registry.promote_if_not_worse(session, first, "auc")
+        new = _row(session, "v2", 0.80)
+        promoted, _ = registry.promote_if_not_worse(session, new, "auc", current_value=0.79)
+        assert promoted
+
+
+def test_rollback_restores_the_previous_production_version(engine):
+    with Session(engine) as session:
+        with pytest.raises(NotFoundError):
+            registry.rollback(session, "churn")
+        v1 = _row(session, "v1", 0.80)
+        registry.promote(session, v1)
+        with pytest.raises(NotFoundError, match="nothing to roll back"):
+            registry.rollback(session, "churn")
+        v2 = _row(session, "v2", 0.85)
+        registry.promote(session, v2)
+        restored, retired = registry.rollback(session, "churn")
+        session.flush()
+        assert (restored.version, retired.version) == ("v1", "v2")
+        assert registry.production(session, "churn").version == "v1"
+        assert retired.status == "retired" and "rolled back" in retired.notes
+        assert [r.version for r in registry.versions(session, "churn")][0] in {"v1", "v2"}
