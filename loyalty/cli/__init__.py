@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from loyalty.cli import data, sentiment  # noqa: F401 - they register their commands
+from loyalty.cli import churn, data, sentiment  # noqa: F401 - they register their commands
 from loyalty.cli.app import cli
 from loyalty.errors import LoyaltyError
 
