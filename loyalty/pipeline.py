@@ -41,6 +41,7 @@ def run_demo(settings: Settings, *, customers: int = 2000, seed: int = 0,
 
     yield from _sentiment(engine, settings, paths["reviews"], seed=seed,
                           train_rows=train_reviews, progress=progress)
+    yield from _churn(engine, settings, seed=seed, progress=progress)
 
     yield "in the database now: " + ", ".join(
         f"{name} {n:,}" for name, n in table_counts(engine).items() if n
@@ -76,6 +77,22 @@ def _sentiment(engine: Engine, settings: Settings, reviews_csv: Path, *, seed: i
     counts = score_database(engine, scorer, model.id, progress=progress)
     yield (f"  scored {counts.scored:,} reviews with sentiment and aspects "
            f"({scorer.backend_} backend)")
+
+
+def _churn(engine: Engine, settings: Settings, *, seed: int, progress: bool) -> Iterator[str]:
+    """Train the churn + tier ensemble (once) and predict and explain every customer."""
+    from loyalty.churn.serve import predict_all
+    from loyalty.churn.train import train_churn
+
+    with Session(engine) as session:
+        model = registry.production(session, registry.CHURN)
+    if model is None:
+        outcome = train_churn(engine, settings, seed=seed, progress=progress)
+        yield from (f"  {line.strip()}" for line in outcome.lines())
+    else:
+        yield f"  churn model {model.version} (production) reused"
+    yield from (f"  {line.strip()}" for line in
+                predict_all(engine, settings, progress=progress).lines())
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

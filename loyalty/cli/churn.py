@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
+import numpy as np
 from sqlalchemy.orm import Session
 
 from loyalty import registry
@@ -62,6 +64,46 @@ def predict(app: App, as_of, version: str | None) -> None:  # noqa: ANN001
                          version=version, progress=_progress())
     for line in result.lines():
         click.echo(line)
+
+
+@cli.command()
+@click.argument("customer_id", type=int)
+@click.option("--language", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option("--top", default=8, show_default=True, type=click.IntRange(1, 50),
+              help="How many SHAP values to print.")
+@click.option("--plot", "plot_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Write this customer's waterfall and the run's global "
+                                 "importance plot (PNG) into this folder.")
+@pass_app
+def explain(app: App, customer_id: int, language: str, top: int,
+            plot_dir: Path | None) -> None:
+    """Why the latest prediction for CUSTOMER_ID is what it is: reasons and SHAP values."""
+    from loyalty.churn.stored import latest, run_explanations
+
+    engine = app.migrated_engine()
+    found = latest(engine, customer_id)
+    pred, churn = found.prediction, found.churn
+    click.echo(f"customer {customer_id} as of {pred.as_of}: churn probability "
+               f"{pred.churn_probability:.3f}, heading for {pred.tier}")
+    codes = churn.reason_codes.get(language, {})
+    for reason in codes.get("risk", []):
+        click.echo(f"  risk: {reason['text']} ({reason['shap']:+.3f})")
+    for reason in codes.get("protective", []):
+        click.echo(f"  keeps them: {reason['text']} ({reason['shap']:+.3f})")
+    click.echo(f"SHAP values for churn probability (base value {churn.base_value:.3f}, "
+               f"prediction {churn.output_value:.3f}):")
+    ranked = sorted(churn.shap_values.items(), key=lambda kv: -abs(kv[1]))[:top]
+    for name, value in ranked:
+        click.echo(f"  {name:<22} {value:+.4f}   (value {churn.feature_values.get(name)})")
+    if plot_dir is not None:
+        from loyalty.explain.plots import importance_plot, waterfall_plot
+
+        run = run_explanations(engine, pred.model_version_id, pred.as_of)
+        index = int(np.flatnonzero(run.customer_ids == customer_id)[0])
+        plot_dir.mkdir(parents=True, exist_ok=True)
+        waterfall = plot_dir / f"waterfall-{customer_id}.png"
+        click.echo(f"wrote {waterfall_plot(run, index, path=waterfall)}")
+        click.echo(f"wrote {importance_plot(run, path=plot_dir / 'importance.png')}")
 
 
 @cli.group()
