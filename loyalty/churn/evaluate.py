@@ -40,6 +40,10 @@ class ChurnEvaluation:
     churn_rate: float
     rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    # Kept for callers that go on to explain (not serialised): the fitted ensemble and inputs.
+    ensemble: Any = field(default=None, repr=False)
+    train_inputs: Any = field(default=None, repr=False)
+    test_inputs: Any = field(default=None, repr=False)
 
     def best_baseline(self) -> dict[str, Any]:
         return max((r for r in self.rows if r["kind"] == "baseline"),
@@ -91,7 +95,7 @@ def evaluate_churn(engine: Engine, settings: Settings, *, as_of: date | None = N
     x_test = pd.DataFrame(test.tabular, columns=test.feature_names, index=test.customer_ids)
 
     result = ChurnEvaluation(train_day, test_day, horizon, len(train), len(test),
-                             float(y_test.mean()))
+                             float(y_test.mean()), train_inputs=train, test_inputs=test)
 
     def add(name: str, kind: str, churn_p: np.ndarray,
             tier_p: np.ndarray | None = None) -> None:
@@ -107,6 +111,7 @@ def evaluate_churn(engine: Engine, settings: Settings, *, as_of: date | None = N
                                 **(ensemble_params or {}))
     ensemble.fit(train, y_train, tier_train)
     result.seconds["ensemble_fit"] = time.perf_counter() - started
+    result.ensemble = ensemble
     pred = ensemble.predict_proba(test)
     add("ensemble", "ours", pred.churn, pred.tier)
     for name, base in ensemble.base_predictions(test).items():
