@@ -85,14 +85,13 @@ def predict_all(engine: Engine, settings: Settings, *, as_of: date | None = None
             "tier": TIERS[tier_idx[i]],
             "tier_probabilities": {t_: round(float(p), 6) for t_, p in zip(TIERS, pred.tier[i],
                                                                          strict=True)}})
-        for target, out in (("churn", churn_out),
-                            ("tier", expl.output_index(f"tier:{TIERS[tier_idx[i]]}"))):
+        # Churn, and the probability of the tier the customer is predicted to reach.
+        tier_target = f"tier:{TIERS[tier_idx[i]]}"
+        for target, out in (("churn", churn_out), (tier_target, expl.output_index(tier_target))):
             shap = {n: float(v) for n, v in zip(names, expl.values[i, :, out], strict=True)}
-            codes: dict[str, Any] = {}
-            if target == "churn":
-                codes = _reasons(features, shap)
+            codes = _reasons(features, shap) if target == "churn" else {}
             expl_rows.append((i, {
-                "target": target if target == "churn" else f"tier:{TIERS[tier_idx[i]]}",
+                "target": target,
                 "base_value": float(expl.base_values[out]),
                 "output_value": float(expl.predictions[i, out]),
                 "shap_values": shap, "feature_values": features, "reason_codes": codes}))
