@@ -9,28 +9,14 @@ left open, so sequences padded to another length can be scored too.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from loyalty.prediction import _keras
-from loyalty.prediction._base import (
-    FORMAT_VERSION,
-    META_FILE,
-    as_predictions,
-    check_feature_names,
-    check_format,
-    check_targets,
-    empty_predictions,
-    params_from_json,
-    read_json,
-    validation_split,
-    write_json,
-)
-from loyalty.prediction.inputs import TIERS, ModelInputs, Predictions
+from loyalty.prediction._base import check_targets, validation_split
+from loyalty.prediction._network import TwoHeadNetwork
+from loyalty.prediction.inputs import TIERS, ModelInputs
 
 
 def build_sequence_network(n_steps: int | None, n_seq_features: int, n_static: int,
@@ -75,12 +61,14 @@ def real_steps(sequences: np.ndarray) -> np.ndarray:
     return np.any(sequences != 0.0, axis=-1)
 
 
-class SequenceModel(BaseEstimator):
+class SequenceModel(TwoHeadNetwork):
     """Churn and tier from ``inputs.sequences`` (GRU or LSTM) and ``inputs.tabular``.
 
     Training is the same as `TabularModel`'s: Adam on both cross-entropies, early stopping on a
     stratified validation split with the best weights kept, unweighted churn rows by default.
     """
+
+    LEARNED = ("feature_names", "sequence_feature_names", "n_steps")
 
     def __init__(self, units: int = 32, static_units: int = 32, hidden: tuple[int, ...] = (32,),
                  dropout: float = 0.1, cell: str = "gru", epochs: int = 100,
@@ -105,8 +93,7 @@ class SequenceModel(BaseEstimator):
     def fit(self, inputs: ModelInputs, churn: Any, tier: Any) -> SequenceModel:
         churn, tier = check_targets(inputs, churn, tier)
         _keras.set_seed(self.seed)
-        x = {"sequence": inputs.sequences.astype(np.float32),
-             "static": inputs.tabular.astype(np.float32)}
+        x = self.network_inputs(inputs)
         train, val = validation_split(churn, self.validation_fraction, self.seed)
         n_steps, n_seq = inputs.sequences.shape[1:]
         model = build_sequence_network(None, n_seq, inputs.tabular.shape[1], len(TIERS),
@@ -124,46 +111,11 @@ class SequenceModel(BaseEstimator):
             model, x, churn, tier, train=train, val=val, epochs=self.epochs,
             batch_size=self.batch_size, patience=self.patience, churn_weight=self.churn_weight,
             verbose=self.verbose)
-        self._set_fitted(model, tuple(inputs.feature_names),
-                         tuple(inputs.sequence_feature_names), int(n_steps))
+        self._set_fitted(model, feature_names=inputs.feature_names,
+                         sequence_feature_names=inputs.sequence_feature_names,
+                         n_steps=int(n_steps))
         return self
 
-    def _set_fitted(self, model: Any, feature_names: tuple[str, ...],
-                    sequence_feature_names: tuple[str, ...], n_steps: int) -> None:
-        self.model_ = model
-        self.feature_names_ = feature_names
-        self.sequence_feature_names_ = sequence_feature_names
-        self.n_steps_ = n_steps
-        self._predictor = _keras.Predictor(model, self.predict_batch_size)
-
-    def predict_proba(self, inputs: ModelInputs) -> Predictions:
-        check_is_fitted(self, "model_")
-        check_feature_names(inputs, self.feature_names_, self.sequence_feature_names_,
-                            type(self).__name__)
-        if len(inputs) == 0:
-            return empty_predictions()
-        out = self._predictor({"sequence": inputs.sequences, "static": inputs.tabular})
-        return as_predictions(out["churn"], out["tier"])
-
-    def save(self, path_dir: str | Path) -> Path:
-        check_is_fitted(self, "model_")
-        path = Path(path_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        _keras.save_model(self.model_, path)
-        write_json(path / META_FILE, {
-            "format_version": FORMAT_VERSION, "class": type(self).__name__,
-            "params": self.get_params(), "feature_names": self.feature_names_,
-            "sequence_feature_names": self.sequence_feature_names_, "n_steps": self.n_steps_,
-            "tiers": TIERS, "history": self.history_})
-        return path
-
-    @classmethod
-    def load(cls, path_dir: str | Path) -> SequenceModel:
-        path = Path(path_dir)
-        meta = read_json(path / META_FILE)
-        check_format(meta, cls.__name__, path)
-        model = cls(**params_from_json(meta["params"]))
-        model.history_ = meta.get("history", {})
-        model._set_fitted(_keras.load_model(path), tuple(meta["feature_names"]),
-                          tuple(meta["sequence_feature_names"]), int(meta["n_steps"]))
-        return model
+    def network_inputs(self, inputs: ModelInputs) -> dict[str, np.ndarray]:
+        return {"sequence": inputs.sequences.astype(np.float32),
+                "static": inputs.tabular.astype(np.float32)}

@@ -6,28 +6,14 @@ it is saved inside ``model.keras`` and a loaded model needs nothing else to pred
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from loyalty.prediction import _keras
-from loyalty.prediction._base import (
-    FORMAT_VERSION,
-    META_FILE,
-    as_predictions,
-    check_feature_names,
-    check_format,
-    check_targets,
-    empty_predictions,
-    params_from_json,
-    read_json,
-    validation_split,
-    write_json,
-)
-from loyalty.prediction.inputs import TIERS, ModelInputs, Predictions
+from loyalty.prediction._base import check_targets, validation_split
+from loyalty.prediction._network import TwoHeadNetwork
+from loyalty.prediction.inputs import TIERS, ModelInputs
 
 
 def build_tabular_network(n_features: int, n_tiers: int, hidden: tuple[int, ...] = (64, 32),
@@ -50,7 +36,7 @@ def build_tabular_network(n_features: int, n_tiers: int, hidden: tuple[int, ...]
     return keras.Model({"tabular": features}, {"churn": churn, "tier": tier}, name="tabular_mlp")
 
 
-class TabularModel(BaseEstimator):
+class TabularModel(TwoHeadNetwork):
     """Churn and tier from ``inputs.tabular`` with one two-headed MLP.
 
     Training: Adam on the sum of both cross-entropies, early stopping on the loss of a
@@ -79,7 +65,7 @@ class TabularModel(BaseEstimator):
     def fit(self, inputs: ModelInputs, churn: Any, tier: Any) -> TabularModel:
         churn, tier = check_targets(inputs, churn, tier)
         _keras.set_seed(self.seed)
-        x = inputs.tabular.astype(np.float32)
+        x = self.network_inputs(inputs)["tabular"]
         train, val = validation_split(churn, self.validation_fraction, self.seed)
         model = build_tabular_network(x.shape[1], len(TIERS), tuple(self.hidden), self.dropout)
         model.get_layer("tabular_norm").adapt(x[train])
@@ -88,40 +74,12 @@ class TabularModel(BaseEstimator):
             model, {"tabular": x}, churn, tier, train=train, val=val, epochs=self.epochs,
             batch_size=self.batch_size, patience=self.patience, churn_weight=self.churn_weight,
             verbose=self.verbose)
-        self._set_fitted(model, tuple(inputs.feature_names))
+        self._set_fitted(model, feature_names=inputs.feature_names)
         return self
 
-    def _set_fitted(self, model: Any, feature_names: tuple[str, ...]) -> None:
-        self.model_ = model
-        self.feature_names_ = feature_names
-        self.n_features_in_ = len(feature_names)
-        self._predictor = _keras.Predictor(model, self.predict_batch_size)
+    def network_inputs(self, inputs: ModelInputs) -> dict[str, np.ndarray]:
+        return {"tabular": inputs.tabular.astype(np.float32)}
 
-    def predict_proba(self, inputs: ModelInputs) -> Predictions:
-        check_is_fitted(self, "model_")
-        check_feature_names(inputs, self.feature_names_, None, type(self).__name__)
-        if len(inputs) == 0:
-            return empty_predictions()
-        out = self._predictor({"tabular": inputs.tabular})
-        return as_predictions(out["churn"], out["tier"])
-
-    def save(self, path_dir: str | Path) -> Path:
-        check_is_fitted(self, "model_")
-        path = Path(path_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        _keras.save_model(self.model_, path)
-        write_json(path / META_FILE, {
-            "format_version": FORMAT_VERSION, "class": type(self).__name__,
-            "params": self.get_params(), "feature_names": self.feature_names_,
-            "tiers": TIERS, "history": self.history_})
-        return path
-
-    @classmethod
-    def load(cls, path_dir: str | Path) -> TabularModel:
-        path = Path(path_dir)
-        meta = read_json(path / META_FILE)
-        check_format(meta, cls.__name__, path)
-        model = cls(**params_from_json(meta["params"]))
-        model.history_ = meta.get("history", {})
-        model._set_fitted(_keras.load_model(path), tuple(meta["feature_names"]))
-        return model
+    def _set_fitted(self, model: Any, **learned: Any) -> None:
+        super()._set_fitted(model, **learned)
+        self.n_features_in_ = len(self.feature_names_)

@@ -101,7 +101,7 @@ def test_large_batches_are_chunked_without_retracing(data, fitted) -> None:
     small = fitted.predict_proba(inputs)
     big = inputs.take(np.tile(np.arange(len(inputs)), 25))             # 10,000 rows
     chunked = TabularModel(**FAST, predict_batch_size=4096)
-    chunked._set_fitted(fitted.model_, fitted.feature_names_)
+    chunked._set_fitted(fitted.model_, feature_names=fitted.feature_names_)
     for n in (10_000, 4096, 17, 1):
         out = chunked.predict_proba(big.take(slice(0, n)))
         np.testing.assert_allclose(out.churn, np.tile(small.churn, 25)[:n], atol=1e-6)
