@@ -67,12 +67,15 @@ def predict_all(engine: Engine, settings: Settings, *, as_of: date | None = None
     inputs = build_inputs(frames, t, max_visits=model.max_visits,
                           timezone=model.spec.get("timezone", settings.timezone),
                           tier_thresholds=model.tier_thresholds)
-    pred = model.ensemble.predict_proba(inputs)
+    # The explainer evaluates the ensemble on every customer anyway: its predictions are the
+    # ones stored, so each prediction is exactly what its SHAP values add up to.
     expl = model.explainer().explain(inputs, progress=progress)
+    churn_out = expl.output_index("churn")
+    churn = expl.predictions[:, churn_out]
+    tiers = expl.predictions[:, [expl.output_index(f"tier:{t}") for t in TIERS]]
 
     names = list(expl.feature_names)
-    tier_idx = np.argmax(pred.tier, axis=1)
-    churn_out = expl.output_index("churn")
+    tier_idx = np.argmax(tiers, axis=1)
     pred_rows: list[dict[str, Any]] = []
     expl_rows: list[tuple[int, dict[str, Any]]] = []  # (position of its prediction, row)
     for i, customer_id in enumerate(inputs.customer_ids.tolist()):
@@ -81,9 +84,9 @@ def predict_all(engine: Engine, settings: Settings, *, as_of: date | None = None
         features["visit_history"] = float(inputs.sequences[i, :, 0].sum())  # visits present
         pred_rows.append({
             "customer_id": customer_id, "model_version_id": row_id, "as_of": as_of,
-            "churn_probability": float(np.clip(pred.churn[i], 0.0, 1.0)),
+            "churn_probability": float(np.clip(churn[i], 0.0, 1.0)),
             "tier": TIERS[tier_idx[i]],
-            "tier_probabilities": {t_: round(float(p), 6) for t_, p in zip(TIERS, pred.tier[i],
+            "tier_probabilities": {t_: round(float(p), 6) for t_, p in zip(TIERS, tiers[i],
                                                                          strict=True)}})
         # Churn, and the probability of the tier the customer is predicted to reach.
         tier_target = f"tier:{TIERS[tier_idx[i]]}"
@@ -108,7 +111,7 @@ def predict_all(engine: Engine, settings: Settings, *, as_of: date | None = None
         for start in range(0, len(rows), CHUNK):
             session.execute(insert(Explanation), rows[start:start + CHUNK])
     counts = {t_: int(np.sum(tier_idx == k)) for k, t_ in enumerate(TIERS)}
-    return PredictOutcome(row_version, as_of, len(inputs), float(np.mean(pred.churn)), counts,
+    return PredictOutcome(row_version, as_of, len(inputs), float(np.mean(churn)), counts,
                           float(expl.additivity_error()))
 
 
