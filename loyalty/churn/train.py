@@ -26,6 +26,7 @@ from loyalty.churn.artifact import ChurnModel
 from loyalty.churn.dates import as_of_datetime, data_end
 from loyalty.config import Settings
 from loyalty.errors import LoyaltyError
+from loyalty.prediction._base import json_safe
 from loyalty.prediction.inputs import ModelInputs, Predictions
 
 GATE_METRIC = "roc_auc"      # churn ROC-AUC on the validation customers
@@ -119,7 +120,7 @@ def train_churn(engine: Engine, settings: Settings, *, as_of: date | None = None
             "seed": seed, "train_customers": len(train_idx), "validation_customers": len(val_idx)}
     model = ChurnModel(ensemble, explainer.background_, explainer.background_weights_, spec)
     model.save(path)
-    metrics = _plain({GATE_METRIC: validation["roc_auc"], "validation": validation,
+    metrics = json_safe({GATE_METRIC: validation["roc_auc"], "validation": validation,
                       "out_of_fold": getattr(ensemble, "oof_metrics_", {})})
     first_visit = frames.visits["visited_at"].min()
     with Session(engine) as session:
@@ -160,16 +161,3 @@ def _production_score(session: Session, inputs: ModelInputs, churn: np.ndarray) 
         return float(churn_metrics(churn, model.ensemble.predict_proba(inputs).churn)["roc_auc"])
     except (LoyaltyError, ValueError, OSError):
         return None
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: numpy scalars to floats, tuples to lists, NaN to None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
