@@ -7,17 +7,21 @@ from loyalty.models.ops import JOB_STATUSES, ROLES, ApiKey, IngestError, Job
 from loyalty.models.people import LANGUAGES, TIERS, Customer, Location, LoyaltyAccount, MenuItem
 from loyalty.models.rewards import (
     OFFER_STATUSES,
+    POINTS_KINDS,
     RULE_STATUSES,
     Offer,
+    PointsEntry,
     RewardRule,
     Segment,
     SegmentMembership,
 )
 
 __all__ = [
-    "CHANNELS", "JOB_STATUSES", "LANGUAGES", "MODEL_STATUSES", "OFFER_STATUSES", "ROLES",
+    "CHANNELS", "JOB_STATUSES", "LANGUAGES", "MODEL_STATUSES", "OFFER_STATUSES", "POINTS_KINDS",
+    "ROLES",
     "RULE_STATUSES", "SENTIMENTS", "TIERS",
     "ApiKey", "Base", "Customer", "Explanation", "IngestError", "Job", "Location",
-    "LoyaltyAccount", "MenuItem", "ModelVersion", "Offer", "OrderItem", "Prediction", "Review",
+    "LoyaltyAccount", "MenuItem", "ModelVersion", "Offer", "OrderItem", "PointsEntry", "Prediction",
+    "Review",
     "RewardRule", "Segment", "SegmentMembership", "UTCDateTime", "Visit", "utcnow",
 ]

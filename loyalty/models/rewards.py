@@ -19,9 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loyalty.models.base import Base, Timestamps
+from loyalty.models.base import Base, Timestamps, utcnow
 
 RULE_STATUSES = ("draft", "active", "retired")
+POINTS_KINDS = ("earn", "bonus", "reversal", "adjustment")
 OFFER_STATUSES = ("issued", "redeemed", "expired", "cancelled")
 
 
@@ -109,6 +110,10 @@ class Offer(Timestamps, Base):
     prediction_id: Mapped[int | None] = mapped_column(
         ForeignKey("predictions.id", ondelete="SET NULL")
     )
+    explanation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("explanations.id", ondelete="SET NULL")
+    )
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="issued")
     is_control: Mapped[bool] = mapped_column(Boolean, default=False)
     reward: Mapped[dict[str, Any]]
@@ -122,3 +127,28 @@ class Offer(Timestamps, Base):
         ForeignKey("visits.id", ondelete="SET NULL")
     )
     cancelled_at: Mapped[datetime | None]
+
+
+class PointsEntry(Base):
+    """One movement of a loyalty points balance; the account's ``points`` is their running sum.
+
+    Every entry names what caused it (a visit, an offer) so a return or a cancellation can
+    reverse exactly what was earned, and ``dedupe_key`` makes each movement happen once however
+    often a job re-runs ("earn:visit:42", "reversal:visit:42", "bonus:offer:7").
+    """
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {POINTS_KINDS}", name="kind_known"),
+        Index(None, "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
