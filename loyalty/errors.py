@@ -15,3 +15,19 @@ class InputFileError(LoyaltyError):
 
 class NotFoundError(LoyaltyError):
     """A named thing (customer, model, job, ...) does not exist."""
+
+
+class RuleValidationError(LoyaltyError):
+    """A reward rule (conditions, reward or message) is malformed.
+
+    ``issues`` holds every problem found as ``(path, message)`` pairs, the path naming the bad
+    part the way a person would point at it: ``conditions.all[1].op``, ``reward.percent``.
+    """
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(f"{path}: {message}" for path, message in self.issues))
+
+
+class OfferError(LoyaltyError):
+    """An offer cannot change as asked (redeem an expired offer, cancel a cancelled one...)."""

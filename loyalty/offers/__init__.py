@@ -1,0 +1,1 @@
+"""Offers: issuing them from active rules, their life cycle, points, and uplift."""

@@ -1,0 +1,1 @@
+"""Reward rules: conditions on a customer, rewards, message templates, proposals."""
