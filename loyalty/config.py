@@ -34,6 +34,12 @@ class Settings:
     # CPU threads for torch when training. On the 2-vCPU machines this runs on, one thread
     # fine-tunes 2.6x faster than two (measured); raise it on machines with real cores.
     torch_threads: int = 1
+    # Offers: the least number of days between two offers to one guest (whatever the rules),
+    # what one loyalty point is worth when redeemed (for reward costs), and the language of
+    # the reason a waiter reads next to the offer.
+    offer_min_gap_days: int = 7
+    point_value: float = 0.02
+    staff_language: str = "en"
 
     def __post_init__(self) -> None:
         # Derived defaults are filled here so that overriding `home` moves all of them at once.
@@ -49,6 +55,14 @@ class Settings:
         if len(t) != 3 or not all(a < b for a, b in zip((0.0, *t), t, strict=False)):
             raise ConfigError("LOYALTY_TIER_THRESHOLDS must be three increasing positive amounts "
                               f"(Silver, Gold, Platinum), got {t}")
+        if self.offer_min_gap_days < 0:
+            raise ConfigError("LOYALTY_OFFER_MIN_GAP_DAYS must not be negative")
+        if not 0 <= self.point_value < 100:
+            raise ConfigError(f"LOYALTY_POINT_VALUE must be a small positive amount, "
+                              f"got {self.point_value}")
+        if self.staff_language not in ("en", "es"):
+            raise ConfigError(f"LOYALTY_STAFF_LANGUAGE must be en or es, got "
+                              f"{self.staff_language!r}")
         if self.ingest_chunk_size < 1:
             raise ConfigError("LOYALTY_INGEST_CHUNK_SIZE must be at least 1")
         try:
@@ -88,6 +102,11 @@ def _parse(name: str, type_name: object, raw: str) -> object:
             return int(raw)
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}{name.upper()} must be an integer, got {raw!r}") from exc
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{name.upper()} must be a number, got {raw!r}") from exc
     if kind == "tuple[float, ...]":
         try:
             return tuple(float(part) for part in raw.split(","))

@@ -77,6 +77,8 @@ class RewardRule(Timestamps, Base):
     conditions: Mapped[dict[str, Any]]
     reward: Mapped[dict[str, Any]]
     message_template: Mapped[str] = mapped_column(Text)
+    # The message in other languages ({"es": "..."}); a guest gets theirs, else the default.
+    messages: Mapped[dict[str, Any] | None]
     priority: Mapped[int] = mapped_column(Integer, default=100)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 import loyalty.models.base
 
@@ -64,6 +65,15 @@ def upgrade() -> None:
             unique=False,
         )
 
+    with op.batch_alter_table("reward_rules", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "messages",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+                nullable=True,
+            )
+        )
+
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("explanation_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("segment_id", sa.Integer(), nullable=True))
@@ -94,6 +104,9 @@ def downgrade() -> None:
         )
         batch_op.drop_column("segment_id")
         batch_op.drop_column("explanation_id")
+
+    with op.batch_alter_table("reward_rules", schema=None) as batch_op:
+        batch_op.drop_column("messages")
 
     with op.batch_alter_table("points_ledger", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_points_ledger_customer_id_created_at"))
