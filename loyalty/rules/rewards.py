@@ -319,7 +319,7 @@ def resolve_reward(doc: Mapping[str, Any], customer: Mapping[str, Any],
         item, source = _free_item(doc, customer, menu)
         entry = menu[item]
         cost = float(entry.price)
-        en, es = f"a free {item}", f"un {item} gratis"
+        en, es = f"a free {item}", f"{spanish_article(item)} {item} gratis"
         details = {"item": item, "price": _cents(entry.price), "category": entry.category,
                    "source": source}
     elif kind == "points_multiplier":
@@ -369,3 +369,19 @@ def resolve_reward(doc: Mapping[str, Any], customer: Mapping[str, Any],
 def _num_json(value: float) -> int | float:
     """A JSON number without a needless ``.0``."""
     return int(value) if float(value).is_integer() else float(value)
+
+
+def spanish_article(dish: str) -> str:
+    """The indefinite article of a dish name, guessed from its first word's ending.
+
+    The menu does not record grammatical gender; the endings get Peruvian menus right nearly
+    always (una Cerveza, unos Picarones, unas Papas fritas, un Suspiro limeño).
+    """
+    word = (dish.split() or [""])[0].lower()
+    if word.endswith("as"):
+        return "unas"
+    if word.endswith(("os", "es")) and len(word) > 3:
+        return "unos"
+    if word.endswith("a"):
+        return "una"
+    return "un"

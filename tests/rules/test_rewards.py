@@ -229,3 +229,13 @@ def test_missing_spend_counts_as_zero(customer: dict[str, object]) -> None:
 def test_cost_rounded_to_cents() -> None:
     result = resolved({"type": "percent_off", "percent": 7}, {"monetary_avg": 33.333})
     assert result.expected_cost == 2.33
+
+
+@pytest.mark.parametrize(("dish", "article"), [
+    ("Suspiro limeño", "un"), ("Cerveza Cusqueña", "una"), ("Picarones", "unos"),
+    ("Papas fritas", "unas"), ("Pisco sour", "un"), ("Tequeños con guacamole", "unos"),
+])
+def test_spanish_article(dish: str, article: str) -> None:
+    from loyalty.rules.rewards import spanish_article
+
+    assert spanish_article(dish) == article
