@@ -8,7 +8,14 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from loyalty.cli import churn, data, sentiment  # noqa: F401 - they register their commands
+from loyalty.cli import (  # noqa: F401 - they register their commands
+    churn,
+    data,
+    offers,
+    rules,
+    segments,
+    sentiment,
+)
 from loyalty.cli.app import cli
 from loyalty.errors import LoyaltyError
 
