@@ -42,6 +42,7 @@ def run_demo(settings: Settings, *, customers: int = 2000, seed: int = 0,
     yield from _sentiment(engine, settings, paths["reviews"], seed=seed,
                           train_rows=train_reviews, progress=progress)
     yield from _churn(engine, settings, seed=seed, progress=progress)
+    yield from _programme(engine, settings, seed=seed, progress=progress)
 
     yield "in the database now: " + ", ".join(
         f"{name} {n:,}" for name, n in table_counts(engine).items() if n
@@ -93,6 +94,41 @@ def _churn(engine: Engine, settings: Settings, *, seed: int, progress: bool) -> 
         yield f"  churn model {model.version} (production) reused"
     yield from (f"  {line.strip()}" for line in
                 predict_all(engine, settings, progress=progress).lines())
+
+
+def _programme(engine: Engine, settings: Settings, *, seed: int,
+               progress: bool) -> Iterator[str]:
+    """Segments, proposed rules (the worthwhile ones activated), offers at the end of the
+    history, then the offer window played forward and its uplift per rule."""
+    from loyalty.churn.dates import as_of_datetime
+    from loyalty.models import Prediction
+    from loyalty.offers.issue import issue_offers
+    from loyalty.offers.uplift import uplift_report
+    from loyalty.rules.propose import propose
+    from loyalty.rules.store import activate
+    from loyalty.segments import build_segments
+    from loyalty.synth.play import play_offer_window
+
+    built = build_segments(engine, settings, seed=seed, progress=progress)
+    yield from (f"  {line.strip()}" for line in built.lines())
+    with Session(engine) as session:
+        as_of = session.scalar(select(func.max(Prediction.as_of)))
+    # The service's clock in the demo: the end of the last day of the synthetic history.
+    now = as_of_datetime(as_of, settings.timezone)
+    proposals = propose(engine, settings, now=now, progress=progress)
+    worthwhile = [p for p in proposals if p.expected_value > 0 and p.rule_id is not None]
+    with Session(engine) as session, session.begin():
+        for p in worthwhile:
+            activate(session, p.rule_id, now=now)
+    yield (f"  proposed {len(proposals)} reward rules; activated the {len(worthwhile)} with a "
+           "positive expected value")
+    yield from (f"  {line.strip()}" for line in
+                issue_offers(engine, settings, now=now, progress=progress).lines())
+    played = play_offer_window(engine, seed=seed)
+    yield from (f"  {line}" for line in played.lines())
+    if played.window_end is not None:
+        yield from (f"  {line}" for line in
+                    uplift_report(engine, as_of=played.window_end, pooled=True).table().splitlines())
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

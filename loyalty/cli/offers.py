@@ -152,7 +152,7 @@ def report_cmd(app: App, now: datetime | None, plot_path: Path | None, as_json: 
     """Uplift per rule: given vs control revisit rate and spend, with 95% intervals."""
     from loyalty.offers.uplift import uplift_plot, uplift_report
 
-    report = uplift_report(app.migrated_engine(), as_of=moment(now))
+    report = uplift_report(app.migrated_engine(), as_of=moment(now), pooled=True)
     if as_json:
         click.echo(report.frame.to_json(orient="records", date_format="iso"))
     else:

@@ -221,13 +221,17 @@ def _rule_row(rule_id: Any, name: Any, guests: pd.DataFrame, confidence: float
 
 
 def uplift_table(offers: pd.DataFrame, visits: pd.DataFrame, *, confidence: float = 0.95,
-                 as_of: datetime | pd.Timestamp | None = None) -> pd.DataFrame:
+                 as_of: datetime | pd.Timestamp | None = None,
+                 pooled: bool = False) -> pd.DataFrame:
     """One row per rule (sorted by ``rule_id``): treated against control, see the module doc.
 
     ``offers``: offer_id, rule_id, rule_name, customer_id, is_control, status, issued_at,
     expires_at. ``visits``: customer_id, visited_at, total_amount, is_return. Timestamps must be
     tz-aware. ``as_of`` (default now) cuts every window: ``[issued_at, min(expires_at, as_of)]``;
     offers issued after it are ignored (a rule left with none shows zero guests).
+    ``pooled`` adds a last row over every rule's guests (``rule_id`` None): each rule's control
+    group is drawn by the same hash and share rule by rule, so pooling compares like with like
+    while the per-rule groups are often too small for an interval that excludes zero.
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
@@ -260,6 +264,8 @@ def uplift_table(offers: pd.DataFrame, visits: pd.DataFrame, *, confidence: floa
     empty = guests.iloc[0:0]
     rows = [_rule_row(rule_id, name, by_rule.get(rule_id, empty), confidence)
             for rule_id, name in names.items()]
+    if pooled and len(names) > 1:
+        rows.append(_rule_row(None, "all rules", guests, confidence))
     frame = pd.DataFrame(rows, columns=list(UPLIFT_COLUMNS))
     for c in ("treated", "control", "redeemed"):
         frame[c] = frame[c].astype(np.int64)
@@ -307,7 +313,8 @@ class UpliftReport:
         out = []
         for r in self.frame.to_dict("records"):
             out.append({
-                "rule": f"{r['rule_name']} (#{r['rule_id']})",
+                "rule": (f"{r['rule_name']} (#{r['rule_id']})" if r["rule_id"] is not None
+                         and not pd.isna(r["rule_id"]) else f"{r['rule_name']} (pooled)"),
                 "treated": int(r["treated"]), "control": int(r["control"]),
                 "redeemed": (f"{int(r['redeemed'])} ({_pct(r['redemption_rate'])})"
                              if r["treated"] else None),
@@ -385,11 +392,11 @@ def load_uplift_frames(engine: Engine | Connection | Session, *,
 def uplift_report(engine: Engine | Connection | Session, *,
                   rule_ids: Iterable[int] | None = None,
                   as_of: datetime | pd.Timestamp | None = None,
-                  confidence: float = 0.95) -> UpliftReport:
+                  confidence: float = 0.95, pooled: bool = False) -> UpliftReport:
     """Uplift of every rule (or of ``rule_ids``) measured at ``as_of`` (default now)."""
     cut = _utc(as_of)
     offers, visits = load_uplift_frames(engine, rule_ids=rule_ids, as_of=cut)
-    frame = uplift_table(offers, visits, confidence=confidence, as_of=cut)
+    frame = uplift_table(offers, visits, confidence=confidence, as_of=cut, pooled=pooled)
     return UpliftReport(frame, cut, confidence)
 
 

@@ -48,6 +48,9 @@ from loyalty.rules.conditions import evaluate
 from loyalty.rules.rewards import MenuEntry, resolve_reward
 from loyalty.rules.store import save_rule
 
+# Proposed rules hold back a fifth of their guests: twice the default, because a programme
+# that is new has its effects to prove, and a tenth of a segment is too few to prove them.
+CONTROL_SHARE = 0.2
 WINBACK_CHURN = 0.35
 HIGH_RISK = 0.5
 RECOVERY_FEATURES = {"aspect_service", "aspect_wait", "negative_reviews", "has_negative_review",
@@ -109,6 +112,7 @@ def propose(engine: Engine, settings: Settings, *, now: datetime,
 
     proposals = []
     for doc in docs:
+        doc.setdefault("control_share", CONTROL_SHARE)
         segment_id = next((s.id for s in segments if s.key == doc.get("segment")), None)
         members = [c for c in contexts.values()
                    if (segment_id is None or c.segment_id == segment_id)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from loyalty.errors import OfferError
 from loyalty.models import Customer, Explanation, Location, Offer, Prediction, RewardRule, Visit
 from loyalty.offers.lifecycle import expire_offers, redeem
 from loyalty.offers.points import earn_for_visit
@@ -81,8 +82,9 @@ def play_offer_window(engine: Engine, *, seed: int = 0) -> PlayOutcome:
     window_end = frame["expires_at"].max().to_pydatetime()
     visits = redeemed = 0
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        holders = select(Offer.customer_id).where(Offer.status == "issued")
         homes = dict(session.execute(select(Customer.id, Customer.home_location_id)
-                                     .where(Customer.id.in_(frame["customer_id"].tolist()))))
+                                     .where(Customer.id.in_(holders))).all())
         fallback = session.scalar(select(Location.id).order_by(Location.id).limit(1))
         existing = set(session.scalars(select(Visit.external_id).where(Visit.source == SOURCE)))
         counter: dict[int, int] = {}
@@ -99,9 +101,15 @@ def play_offer_window(engine: Engine, *, seed: int = 0) -> PlayOutcome:
             session.flush()
             visits += 1
             if r.redeemed:
-                # Redeeming a points offer books the visit's points and the bonus itself.
-                redeem(session, int(r.offer_id), visit_id=visit.id, now=visit.visited_at)
-                redeemed += 1
+                # Redeeming a points offer books the visit's points and the bonus itself. A
+                # bill under the reward's minimum spend does not qualify: the guest came anyway.
+                try:
+                    with session.begin_nested():
+                        redeem(session, int(r.offer_id), visit_id=visit.id,
+                               now=visit.visited_at)
+                    redeemed += 1
+                except OfferError:
+                    pass
             earn_for_visit(session, visit.id)
         expired = expire_offers(session, now=window_end)
     return PlayOutcome(len(frame), visits, redeemed, expired, window_end)
