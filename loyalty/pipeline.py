@@ -127,8 +127,8 @@ def _programme(engine: Engine, settings: Settings, *, seed: int,
     played = play_offer_window(engine, seed=seed)
     yield from (f"  {line}" for line in played.lines())
     if played.window_end is not None:
-        yield from (f"  {line}" for line in
-                    uplift_report(engine, as_of=played.window_end, pooled=True).table().splitlines())
+        report = uplift_report(engine, as_of=played.window_end, pooled=True)
+        yield from (f"  {line}" for line in report.table().splitlines())
 
 
 def table_counts(engine: Engine) -> dict[str, int]:
