@@ -42,7 +42,7 @@ def run_demo(settings: Settings, *, customers: int = 2000, seed: int = 0,
     yield from _sentiment(engine, settings, paths["reviews"], seed=seed,
                           train_rows=train_reviews, progress=progress)
     yield from _churn(engine, settings, seed=seed, progress=progress)
-    yield from _programme(engine, settings, seed=seed, progress=progress)
+    yield from design_programme(engine, settings, seed=seed, progress=progress)
 
     yield "in the database now: " + ", ".join(
         f"{name} {n:,}" for name, n in table_counts(engine).items() if n
@@ -96,8 +96,8 @@ def _churn(engine: Engine, settings: Settings, *, seed: int, progress: bool) -> 
                 predict_all(engine, settings, progress=progress).lines())
 
 
-def _programme(engine: Engine, settings: Settings, *, seed: int,
-               progress: bool) -> Iterator[str]:
+def design_programme(engine: Engine, settings: Settings, *, seed: int = 0,
+                     progress: bool = False) -> Iterator[str]:
     """Segments, proposed rules (the worthwhile ones activated), offers at the end of the
     history, then the offer window played forward and its uplift per rule."""
     from loyalty.churn.dates import as_of_datetime

@@ -19,7 +19,8 @@ from loyalty.churn.stored import latest, run_explanations
 from loyalty.churn.train import train_churn
 from loyalty.cli import main
 from loyalty.errors import LoyaltyError
-from loyalty.models import Explanation, Prediction
+from loyalty.models import Explanation, Offer, Prediction, Segment
+from loyalty.pipeline import design_programme
 from loyalty.prediction.boosting import BoostingModel
 from loyalty.prediction.sequence import SequenceModel
 from loyalty.prediction.tabular import TabularModel
@@ -86,6 +87,19 @@ def test_train_predict_explain_and_rerun(engine, settings, tables, tmp_path, mon
     assert (tmp_path / "plots" / "importance.png").stat().st_size > 1000
     assert (tmp_path / "plots" / f"waterfall-{customer}.png").stat().st_size > 1000
     assert main(["explain", "999999"]) == 1
+
+    # The programme on real predictions: segments, rules, offers, the window played, uplift.
+    lines = list(design_programme(engine, settings))
+    assert any("activated the" in line for line in lines)
+    assert any("Offer uplift as of" in line for line in lines)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Segment)) >= 3
+        offers = session.scalars(select(Offer)).all()
+        assert offers and {o.status for o in offers} <= {"redeemed", "expired"}
+        assert any(o.is_control for o in offers) and any(not o.is_control for o in offers)
+        given = next(o for o in offers if not o.is_control)
+        assert given.message and given.reason and given.explanation_id is not None
+    assert list(design_programme(engine, settings))  # a second run builds on the first
 
 
 @pytest.mark.slow
