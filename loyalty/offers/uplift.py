@@ -313,7 +313,7 @@ class UpliftReport:
         out = []
         for r in self.frame.to_dict("records"):
             out.append({
-                "rule": (f"{r['rule_name']} (#{r['rule_id']})" if r["rule_id"] is not None
+                "rule": (f"{r['rule_name']} (#{int(r['rule_id'])})" if r["rule_id"] is not None
                          and not pd.isna(r["rule_id"]) else f"{r['rule_name']} (pooled)"),
                 "treated": int(r["treated"]), "control": int(r["control"]),
                 "redeemed": (f"{int(r['redeemed'])} ({_pct(r['redemption_rate'])})"

@@ -28,6 +28,7 @@ TOP_DRIVERS = 3
 COMPLAINT_BELOW = -0.1
 PRAISE_ABOVE = 0.3
 HIGH_Z = 0.5
+HIGH_RATIO, LOW_RATIO = 1.3, 0.6
 DAY_PARTS: tuple[str, ...] = ("breakfast", "lunch", "dinner", "late")
 DAY_PART_WORDS = {"breakfast": "breakfast", "lunch": "lunch", "dinner": "dinner",
                   "late": "late night"}
@@ -91,21 +92,34 @@ def _name(means: pd.Series, pop_mean: pd.Series, pop_std: pd.Series, churn_z: fl
           complaints: list[str], day_part: str) -> str:
     """Plain-language name from the rules.
 
+    "High" is z > ``HIGH_Z`` or, for the heavy-tailed visit and spend totals (where a few big
+    spenders inflate the standard deviation), a segment mean at least ``HIGH_RATIO`` times the
+    population's; "low" is at most ``LOW_RATIO`` times.
+
     - mean has_repeat_visits < 0.5 and below the population -> "One-time guests"
     - recency_days or gap_ratio high -> prefix "Lapsing"
     - frequency_365d high -> "regulars"; monetary_total high -> "big spenders" (both:
       "big-spending regulars"); else weekend share and party size high -> "weekend families",
-      weekend share high -> "weekend guests", else "<day part> guests"
-    - not lapsing, with regulars/big spenders and churn not above the population -> "Loyal"
+      weekend share high -> "weekend guests"; visits and spend both low -> "occasional
+      guests"; else "<day part> guests"
+    - not lapsing, with regulars/big spenders and churn not above the population -> "Loyal";
+      not lapsing with churn high -> "At-risk"
     - the most negative complained-about aspect -> "unhappy with service", "tired of waiting"...
     """
     def z(col: str) -> float:
         return _z(means, pop_mean, pop_std, col)
 
+    def ratio(col: str) -> float:
+        if col not in means.index or not pop_mean.get(col, 0) > 0:
+            return 1.0
+        return float(means[col] / pop_mean[col])
+
     lapsing = z("recency_days") > HIGH_Z or z("gap_ratio") > HIGH_Z
     one_time = ("has_repeat_visits" in means.index and means["has_repeat_visits"] < 0.5
                 and z("has_repeat_visits") < -HIGH_Z)
-    frequent, spender = z("frequency_365d") > HIGH_Z, z("monetary_total") > HIGH_Z
+    frequent = z("frequency_365d") > HIGH_Z or ratio("frequency_365d") >= HIGH_RATIO
+    spender = z("monetary_total") > HIGH_Z or ratio("monetary_total") >= HIGH_RATIO
+    occasional = (ratio("frequency_365d") <= LOW_RATIO and ratio("monetary_total") <= LOW_RATIO)
     if one_time:
         noun = "one-time guests"
     elif frequent and spender:
@@ -118,6 +132,8 @@ def _name(means: pd.Series, pop_mean: pd.Series, pop_std: pd.Series, churn_z: fl
         noun = "weekend families"
     elif z("share_weekend") > HIGH_Z:
         noun = "weekend guests"
+    elif occasional:
+        noun = "occasional guests"
     else:
         noun = f"{DAY_PART_WORDS[day_part]} guests"
     words = [noun]
@@ -125,6 +141,8 @@ def _name(means: pd.Series, pop_mean: pd.Series, pop_std: pd.Series, churn_z: fl
         words.insert(0, "lapsing")
     elif (frequent or spender) and churn_z <= 0:
         words.insert(0, "loyal")
+    elif churn_z > HIGH_Z:
+        words.insert(0, "at-risk")
     if complaints:
         words.append(COMPLAINT_WORDS.get(complaints[0], f"unhappy with {complaints[0]}"))
     text = " ".join(words)
@@ -161,9 +179,9 @@ def _unique_names(profiles: list[SegmentProfile]) -> None:
     used: set[str] = set()
     for p in sorted(profiles, key=lambda q: (-q.size, q.label)):
         name = p.name
-        if name in dup:
-            candidate = f"{name} at {DAY_PART_WORDS[p.day_part]}"
-            name = candidate
+        words = DAY_PART_WORDS[p.day_part]
+        if name in dup and words not in name.lower():
+            name = f"{name} at {words}"
         base, n = name, 1
         while name in used:
             n += 1
