@@ -175,6 +175,12 @@ def insert_tables(engine: Engine, tables: dict[str, pd.DataFrame]) -> None:
         for model, frame in rows:
             if len(frame):
                 conn.execute(model.__table__.insert(), _records(frame))
+                if conn.dialect.name == "postgresql" and "id" in frame:
+                    # Explicit ids leave PostgreSQL's sequence behind: later inserts that let
+                    # the database pick an id would collide.
+                    table = model.__tablename__
+                    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', "
+                                         f"'id'), (SELECT max(id) FROM {table}))")
 
 
 # -- a small hand-built history with known answers -------------------------------------------
