@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +42,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def connection_of(bind: Engine | Connection | Session) -> tuple[Connection, bool]:
+    """A connection from an engine, a connection or a session, and whether the caller opened
+    it (and so must close it)."""
+    if isinstance(bind, Engine):
+        return bind.connect(), True
+    if isinstance(bind, Session):
+        return bind.connection(), False
+    return bind, False
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -40,6 +40,7 @@ from pandas.api.types import is_datetime64_any_dtype
 from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.orm import Session
 
+from loyalty.db import connection_of
 from loyalty.errors import LoyaltyError
 from loyalty.models import Customer, MenuItem, OrderItem, Review, Visit
 
@@ -264,14 +265,6 @@ def frames_from_dataframes(customers: pd.DataFrame | None = None,
     return Frames(customers, visits, order_items, reviews, data_end)
 
 
-def _connection(bind: Engine | Connection | Session) -> tuple[Connection, bool]:
-    if isinstance(bind, Engine):
-        return bind.connect(), True
-    if isinstance(bind, Session):
-        return bind.connection(), False
-    return bind, False
-
-
 def load_frames(engine_or_session: Engine | Connection | Session,
                 until: datetime | None = None) -> Frames:
     """Read the frames from the database: everything, or what was known at ``until``.
@@ -297,7 +290,7 @@ def load_frames(engine_or_session: Engine | Connection | Session,
         reviews_q = reviews_q.where(rv.posted_at <= t)
     items_q = items_q.group_by(oi.visit_id, mi.category)
 
-    conn, owned = _connection(engine_or_session)
+    conn, owned = connection_of(engine_or_session)
     try:
         customers = _read(conn, select(c.id, c.signup_date), CUSTOMER_COLUMNS)
         visits = _read(conn, visits_q, VISIT_COLUMNS)

@@ -47,6 +47,7 @@ from scipy.stats import t as student_t
 from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.orm import Session
 
+from loyalty.db import connection_of
 from loyalty.metrics import format_table
 from loyalty.models import Offer, RewardRule, Visit
 
@@ -338,14 +339,6 @@ class UpliftReport:
         return head + "\n\n" + format_table(self.rows(), TABLE_COLUMNS)
 
 
-def _connection(bind: Engine | Connection | Session) -> tuple[Connection, bool]:
-    if isinstance(bind, Engine):
-        return bind.connect(), True
-    if isinstance(bind, Session):
-        return bind.connection(), False
-    return bind, False
-
-
 def _read(conn: Connection, stmt: Any, names: Sequence[str]) -> pd.DataFrame:
     rows = conn.execute(stmt).all()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
@@ -378,7 +371,7 @@ def load_uplift_frames(engine: Engine | Connection | Session, *,
                            and_(o.customer_id == v.customer_id, v.visited_at >= o.issued_at,
                                 v.visited_at <= o.expires_at))
                 .where(*where, v.visited_at <= cut).distinct())
-    conn, owned = _connection(engine)
+    conn, owned = connection_of(engine)
     try:
         offers = _read(conn, offers_q, (*OFFER_COLUMNS, "redeemed_at"))
         visits = _read(conn, visits_q, ("visit_id", *VISIT_COLUMNS))
