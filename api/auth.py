@@ -1,0 +1,59 @@
+"""API keys with roles. Every endpoint declares the roles it serves; admin may do everything.
+
+A key comes as ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). No key, or one that
+is unknown or revoked, is 401; a valid key of a role the endpoint does not serve is 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from api.errors import problem
+from api.extensions import db_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+SECURITY = [{"ApiKey": []}]
+SECURITY_SCHEMES = {"ApiKey": {"type": "http", "scheme": "bearer",
+                               "description": "A key from `loyalty keys create --role ROLE`."}}
+
+
+def presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.headers.get("X-API-Key") or None
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Allow these roles (and admin) to call the decorated view."""
+    allowed = frozenset(roles) | {"admin"}
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from loyalty.keys import verify_key
+
+            key = presented_key()
+            row = verify_key(db_session(), key) if key else None
+            if row is None:
+                db_session().rollback()
+                return problem(401, "Unauthorized",
+                               "send a valid API key as 'Authorization: Bearer <key>'" if key
+                               is None else "the API key is unknown or revoked",
+                               headers={"WWW-Authenticate": 'Bearer realm="loyalty"'})
+            if row.role not in allowed:
+                return problem(403, "Forbidden",
+                               f"a {row.role} key cannot do this; it needs one of: "
+                               f"{', '.join(sorted(allowed))}")
+            db_session().commit()  # verify_key may have stamped last_used_at
+            g.api_role = row.role
+            return view(*args, **kwargs)
+
+        wrapper.roles = allowed  # type: ignore[attr-defined] - read by the role-matrix test
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

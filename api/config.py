@@ -1,0 +1,32 @@
+"""Configuration objects for the app factory: one per way the service runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from loyalty.config import Settings
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the API needs beyond the domain's `Settings` (database, time zone, ...)."""
+
+    settings: Settings = field(default_factory=Settings.from_env)
+    # Requests bigger than this are refused (413) before any JSON is parsed.
+    max_content_length: int = 1 * 1024 * 1024
+    default_page_size: int = 50
+    max_page_size: int = 500
+    # POST /reviews scores this many reviews inline; more go to a batch job.
+    reviews_sync_limit: int = 16
+    # Load the production models when a worker starts ("eager") or on first use ("lazy").
+    load_models: str = "lazy"
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Config:
+        return replace(cls(), **overrides)
+
+    def with_(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+

@@ -1,0 +1,126 @@
+"""Every error as ``application/problem+json`` (RFC 9457): a title, a detail, never a traceback.
+
+Library errors map to statuses by type: a missing thing is 404, a rule that does not validate
+422 with every issue, an offer that cannot change as asked 409, any other `LoyaltyError` 400.
+Werkzeug's HTTP errors (404 for unknown URLs, 405, 413 for oversized bodies, ...) keep their
+status. Anything unexpected is logged with its traceback and answered 500 with no detail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, json, request
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from loyalty.errors import (
+    ConfigError,
+    LoyaltyError,
+    NotFoundError,
+    OfferError,
+    RuleValidationError,
+)
+
+PROBLEM = "application/problem+json"
+
+
+class Issue(BaseModel):
+    path: str = Field(description="Where the problem is, e.g. `conditions.all[1].op`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    issues: list[Issue] | None = None
+
+
+def problem(status: int, title: str, detail: str | None = None, *,
+            issues: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if issues is not None:
+        body["issues"] = issues
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def problem_responses(*statuses: int) -> dict[str, dict[str, Any]]:
+    """OpenAPI response entries for problem answers (flask-openapi3's raw-dict form)."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {str(s): {"description": _TITLES.get(s, "Error"),
+                     "content": {PROBLEM: {"schema": schema}}} for s in statuses}
+
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
+           415: "Unsupported media type", 422: "Unprocessable content",
+           503: "Service unavailable"}
+
+
+def validation_problem(e: Any) -> Response:
+    """flask-openapi3's hook for a request that fails its pydantic schema."""
+    issues = [{"path": ".".join(str(p) for p in err.get("loc", ())) or "body",
+               "message": err.get("msg", "invalid")} for err in e.errors()]
+    return problem(422, "Request does not match the schema",
+                   f"{len(issues)} problem(s) in the request", issues=issues)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Response:
+        headers = {}
+        if e.code == 405 and e.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(e.valid_methods)  # type: ignore[attr-defined]
+        detail = e.description
+        if e.code == 404 and not request.path.startswith("/api/"):
+            detail = f"nothing at {request.path}"
+        return problem(e.code or 500, _TITLES.get(e.code or 500, e.name), detail,
+                       headers=headers)
+
+    @app.errorhandler(RuleValidationError)
+    def rule_error(e: RuleValidationError) -> Response:
+        return problem(422, "The rule is not valid", f"{len(e.issues)} problem(s)",
+                       issues=[{"path": p, "message": m} for p, m in e.issues])
+
+    @app.errorhandler(NotFoundError)
+    def not_found(e: NotFoundError) -> Response:
+        return problem(404, "Not found", str(e))
+
+    @app.errorhandler(OfferError)
+    def offer_error(e: OfferError) -> Response:
+        return problem(409, "Conflict", str(e))
+
+    @app.errorhandler(ConfigError)
+    def config_error(e: ConfigError) -> Response:
+        current_app.logger.error("configuration: %s", e)
+        return problem(503, "Service unavailable", "the service is misconfigured")
+
+    @app.errorhandler(LoyaltyError)
+    def loyalty_error(e: LoyaltyError) -> Response:
+        return problem(400, "Bad request", str(e))
+
+    @app.errorhandler(OperationalError)
+    def database_down(e: OperationalError) -> Response:
+        current_app.logger.error("database: %s", e)
+        return problem(503, "Service unavailable", "the database cannot be reached",
+                       headers={"Retry-After": "5"})
+
+    @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> Response:
+        if isinstance(e, HTTPException):
+            return http_error(e)
+        current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return problem(500, "Internal server error",
+                       "something went wrong on our side; it has been logged")

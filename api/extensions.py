@@ -1,0 +1,82 @@
+"""What each worker sets up once: the database engine and the models it serves."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from loyalty import registry
+from loyalty.config import Settings
+from loyalty.db import make_engine
+from loyalty.errors import NotFoundError
+
+
+class Database:
+    """One engine per worker process; one session per request, closed when it ends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine: Engine = make_engine(settings.database_url)
+        self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+
+class Models:
+    """The production sentiment scorer, loaded once per worker on first use (or at start-up)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._lock = threading.Lock()
+        self._scorer: Any = None
+        self.sentiment_version: str | None = None
+        self.sentiment_version_id: int | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._scorer is not None
+
+    def sentiment(self) -> Any:
+        if self._scorer is None:
+            with self._lock:
+                if self._scorer is None:
+                    self._load()
+        return self._scorer
+
+    def _load(self) -> None:
+        from nlp.scorer import SentimentScorer
+
+        with Session(self._database.engine) as session:
+            row = registry.production(session, registry.SENTIMENT)
+            if row is None:
+                raise NotFoundError("no sentiment model in production: run `loyalty nlp train`")
+            path, version, version_id = Path(row.path), row.version, row.id
+        self._scorer = SentimentScorer(path)
+        self.sentiment_version, self.sentiment_version_id = version, version_id
+
+
+def database() -> Database:
+    return current_app.extensions["loyalty.db"]
+
+
+def models() -> Models:
+    return current_app.extensions["loyalty.models"]
+
+
+def db_session() -> Session:
+    """The request's session (created on first use)."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # an uncommitted transaction is rolled back
