@@ -15,6 +15,7 @@ from loyalty.cli import (  # noqa: F401 - they register their commands
     rules,
     segments,
     sentiment,
+    serve,
 )
 from loyalty.cli.app import cli
 from loyalty.errors import LoyaltyError

@@ -1,0 +1,49 @@
+"""`loyalty serve`: the API under gunicorn.
+
+The app is named to gunicorn as ``api:create_app()``, a string: the domain package never imports
+the API (the arrows point api → loyalty → nlp).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import click
+
+from loyalty.cli.app import App, cli, pass_app
+
+
+def default_workers() -> int:
+    # Requests are short and mostly wait on the database; two processes per core, at most 8,
+    # each loading the sentiment model once.
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 in a container).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: two per core, at most 8).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker.")
+@pass_app
+def serve(app: App, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the API (and the staff page at /staff) with gunicorn."""
+    app.migrated_engine()  # a stale schema is refused here, not on the first request
+    run_dir = app.settings.home / "run" / "prometheus"
+    # Metrics of all workers are added up from files here; a fresh start starts from zero.
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, LOYALTY_DATABASE_URL=app.settings.database_url,
+               PROMETHEUS_MULTIPROC_DIR=str(run_dir.resolve()))
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(workers or default_workers()), "--threads", str(threads),
+            "--worker-class", "gthread", "--access-logfile", "-", "--timeout", "60",
+            "--graceful-timeout", "20", "api:create_app()"]
+    click.echo(f"serving on http://{host}:{port} (API under /api/v1, staff page at /staff, "
+               f"docs at /api/v1/swagger)", err=True)
+    sys.stdout.flush()
+    os.execvpe(argv[0], argv, env)
