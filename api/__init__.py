@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_openapi3 import Info, OpenAPI
 
-from api import errors
+from api import errors, metrics
 from api.auth import SECURITY_SCHEMES
 from api.config import Config
 from api.extensions import Database, Models, close_session
@@ -18,6 +18,7 @@ API_PREFIX = "/api/v1"
 # One module per area, each with a `bp` (an APIBlueprint); add a new area here.
 BLUEPRINTS = (
     "health",
+    "metrics",
 )
 
 
@@ -47,6 +48,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.extensions["loyalty.models"] = Models(database)
     app.teardown_appcontext(close_session)
     errors.register(app)
+    metrics.instrument(app)
 
     for module in blueprint_modules():
         app.register_api(module.bp)

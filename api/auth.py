@@ -28,6 +28,15 @@ def presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+PUBLIC: frozenset[str] = frozenset()
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone (health checks): it still declares its roles, none."""
+    view.roles = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
 def require(*roles: str) -> Callable[[F], F]:
     """Allow these roles (and admin) to call the decorated view."""
     allowed = frozenset(roles) | {"admin"}

@@ -6,6 +6,7 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
+from api.auth import public
 from api.errors import problem, problem_responses
 from api.extensions import database, models
 
@@ -23,12 +24,14 @@ class Ready(BaseModel):
 
 
 @bp.get("/healthz", responses={200: Health}, summary="The process is up")
+@public
 def healthz():
     return {"status": "ok"}
 
 
 @bp.get("/readyz", responses={200: Ready, **problem_responses(503)},
         summary="The database answers and the models are loaded")
+@public
 def readyz():
     try:
         database().ping()
