@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_openapi3 import Info, OpenAPI
 
 from api import errors, metrics
-from api.auth import SECURITY_SCHEMES
+from api.auth import SECURITY_SCHEMES, authenticate
 from api.config import Config
 from api.extensions import Database, Models, close_session
 
@@ -19,6 +19,12 @@ API_PREFIX = "/api/v1"
 BLUEPRINTS = (
     "health",
     "metrics",
+    "customers",
+    "offers",
+    "staff",
+    "segments",
+    "rules",
+    "models",
 )
 
 
@@ -47,6 +53,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.extensions["loyalty.db"] = database
     app.extensions["loyalty.models"] = Models(database)
     app.teardown_appcontext(close_session)
+    app.before_request(authenticate)  # first: callers without the right key learn nothing
     errors.register(app)
     metrics.instrument(app)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import Response, current_app, g, request
 
 from api.errors import problem
 from api.extensions import db_session
@@ -38,31 +38,43 @@ def public(view: F) -> F:
 
 
 def require(*roles: str) -> Callable[[F], F]:
-    """Allow these roles (and admin) to call the decorated view."""
+    """Declare the roles (besides admin) that may call the view. The key is checked by
+    :func:`authenticate` before the request's parameters are validated, so a caller without
+    the right key learns nothing about them."""
     allowed = frozenset(roles) | {"admin"}
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from loyalty.keys import verify_key
-
-            key = presented_key()
-            row = verify_key(db_session(), key) if key else None
-            if row is None:
-                db_session().rollback()
-                return problem(401, "Unauthorized",
-                               "send a valid API key as 'Authorization: Bearer <key>'" if key
-                               is None else "the API key is unknown or revoked",
-                               headers={"WWW-Authenticate": 'Bearer realm="loyalty"'})
-            if row.role not in allowed:
-                return problem(403, "Forbidden",
-                               f"a {row.role} key cannot do this; it needs one of: "
-                               f"{', '.join(sorted(allowed))}")
-            db_session().commit()  # verify_key may have stamped last_used_at
-            g.api_role = row.role
+            if g.get("api_role") not in allowed:  # authenticate() did not run: refuse
+                return problem(403, "Forbidden", "this endpoint needs an API key")
             return view(*args, **kwargs)
 
-        wrapper.roles = allowed  # type: ignore[attr-defined] - read by the role-matrix test
+        wrapper.roles = allowed  # type: ignore[attr-defined] - read by authenticate()
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def authenticate() -> Response | None:
+    """Before every request: check the key against the roles its view declares."""
+    from loyalty.keys import verify_key
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    roles = getattr(view, "roles", None)
+    if not roles:  # public, documentation, static files, unknown URLs (404)
+        return None
+    key = presented_key()
+    row = verify_key(db_session(), key) if key else None
+    if row is None:
+        db_session().rollback()
+        return problem(401, "Unauthorized",
+                       "send a valid API key as 'Authorization: Bearer <key>'" if key is None
+                       else "the API key is unknown or revoked",
+                       headers={"WWW-Authenticate": 'Bearer realm="loyalty"'})
+    if row.role not in roles:
+        return problem(403, "Forbidden", f"a {row.role} key cannot do this; it needs one of: "
+                                         f"{', '.join(sorted(roles))}")
+    db_session().commit()  # verify_key may have stamped last_used_at
+    g.api_role = row.role
+    return None

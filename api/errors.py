@@ -76,7 +76,26 @@ def validation_problem(e: Any) -> Response:
                    f"{len(issues)} problem(s) in the request", issues=issues)
 
 
+def check_body() -> Response | None:
+    """Before every request that carries a body: JSON only, and JSON that parses.
+
+    Done once for the whole API so that every endpoint answers a wrong content type with 415
+    and broken JSON with 400, before any schema looks at it.
+    """
+    if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
+        return None
+    if not request.is_json:
+        return problem(415, _TITLES[415], "send JSON with 'Content-Type: application/json'")
+    try:
+        json.loads(request.get_data())
+    except ValueError as exc:  # includes bytes that are not UTF-8
+        return problem(400, _TITLES[400], f"the body is not valid JSON: {exc}")
+    return None
+
+
 def register(app: Flask) -> None:
+    app.before_request(check_body)
+
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         headers = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine, bindparam, func, select, update
 from tqdm import tqdm
 
-from loyalty.errors import InputFileError
+from loyalty.errors import InputFileError, NotFoundError
 from loyalty.models import Job, Review
 from nlp.aspects import ASPECTS, AspectSentiment, score_aspects
 from nlp.scorer import Sentiment, SentimentScorer
@@ -44,24 +44,52 @@ def aspects_json(aspects: dict[str, AspectSentiment]) -> dict[str, Any]:
 
 
 def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: int, *,
-                   chunk_size: int = 256, rescore: bool = False,
-                   progress: bool = False) -> ScoreCounts:
-    """Score every review without a sentiment (or, with ``rescore``, from another model)."""
+                   chunk_size: int = 256, rescore: bool = False, progress: bool = False,
+                   job_id: int | None = None,
+                   on_progress: Callable[[int, int], None] | None = None) -> ScoreCounts:
+    """Score every review without a sentiment (or, with ``rescore``, from another model).
+
+    Progress goes to a `jobs` row after every committed chunk. Without ``job_id`` the row is
+    created here and finished here (succeeded, or failed with the error). With ``job_id`` (a
+    queued job a worker claimed, see `loyalty.jobs`) that row is updated instead and its owner
+    finishes it; a job resumed after a dead worker carries on its progress and counts, and the
+    returned ``skipped`` says how many reviews its earlier runs scored. ``on_progress(done,
+    total)`` is called after each committed chunk.
+    """
     table = Review.__table__
+    jobs = Job.__table__
     pending = table.c.sentiment_model_version_id.is_(None)
     if rescore:
         pending = pending | (table.c.sentiment_model_version_id != model_version_id)
     now = datetime.now(UTC)
+    base_done, base_empty = 0, 0
+    base_checkpoint: dict[str, Any] = {}
     with engine.begin() as conn:
         total = conn.scalar(select(func.count()).select_from(table).where(pending)) or 0
-        job_id = conn.execute(
-            Job.__table__.insert().returning(Job.__table__.c.id),
-            {"kind": "score-reviews", "status": "running", "progress_done": 0,
-             "progress_total": total, "params": {"model_version_id": model_version_id,
-                                                 "rescore": rescore},
-             "created_at": now, "started_at": now, "heartbeat_at": now},
-        ).scalar_one()
-    counts = ScoreCounts()
+        if job_id is None:
+            job_id = conn.execute(
+                jobs.insert().returning(jobs.c.id),
+                {"kind": "score-reviews", "status": "running", "progress_done": 0,
+                 "progress_total": total, "params": {"model_version_id": model_version_id,
+                                                     "rescore": rescore},
+                 "created_at": now, "started_at": now, "heartbeat_at": now},
+            ).scalar_one()
+            owned = True
+        else:
+            owned = False
+            row = conn.execute(select(jobs.c.counts, jobs.c.checkpoint)
+                               .where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise NotFoundError(f"no job with id {job_id}")
+            earlier = row.counts or {}
+            base_done, base_empty = int(earlier.get("scored", 0)), int(earlier.get("empty", 0))
+            base_checkpoint = dict(row.checkpoint or {})
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                progress_done=base_done, progress_total=base_done + total, heartbeat_at=now,
+                counts={"scored": base_done, "empty": base_empty}))
+    counts = ScoreCounts(skipped=base_done)
+    if on_progress is not None:
+        on_progress(base_done, base_done + total)
     stmt = update(table).where(table.c.id == bindparam("_id")).values(
         sentiment_label=bindparam("label"), sentiment_score=bindparam("score"),
         prob_negative=bindparam("p_neg"), prob_neutral=bindparam("p_neu"),
@@ -93,16 +121,21 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
                 counts.empty += sum(s.note == "empty" for s in sentiments)
                 with engine.begin() as conn:
                     conn.execute(stmt, params)
-                    conn.execute(update(Job.__table__).where(Job.__table__.c.id == job_id)
-                                 .values(progress_done=counts.scored, heartbeat_at=at,
-                                         counts={"scored": counts.scored,
-                                                 "empty": counts.empty}))
+                    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                        progress_done=base_done + counts.scored, heartbeat_at=at,
+                        counts={"scored": base_done + counts.scored,
+                                "empty": base_empty + counts.empty},
+                        checkpoint={**base_checkpoint, "last_review_id": rows[-1].id}))
                 last_id = rows[-1].id
                 bar.update(len(rows))
+                if on_progress is not None:
+                    on_progress(base_done + counts.scored, base_done + total)
     except BaseException as exc:
-        _finish(engine, job_id, error=str(exc) or type(exc).__name__)
+        if owned:
+            _finish(engine, job_id, error=str(exc) or type(exc).__name__)
         raise
-    _finish(engine, job_id)
+    if owned:
+        _finish(engine, job_id)
     return counts
 
 

@@ -12,6 +12,7 @@ from loyalty.cli import (  # noqa: F401 - they register their commands
     churn,
     data,
     offers,
+    ops,
     rules,
     segments,
     sentiment,

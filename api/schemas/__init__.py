@@ -1,0 +1,1 @@
+"""Request and response schemas of the API (pydantic v2), one module per area."""
