@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -129,6 +130,76 @@ def design_programme(engine: Engine, settings: Settings, *, seed: int = 0,
     if played.window_end is not None:
         report = uplift_report(engine, as_of=played.window_end, pooled=True)
         yield from (f"  {line}" for line in report.table().splitlines())
+
+
+@dataclass
+class DemoAccess:
+    """What a new user needs to try the API on the demo data."""
+
+    staff_key: str
+    marketing_key: str
+    customer_id: int | None
+    phone: str | None
+    keys_file: Path | None = None
+
+    def lines(self, base_url: str) -> list[str]:
+        out = [f"API keys of the demo (also in {self.keys_file or DEMO_KEYS_FILE}):",
+               f"  export STAFF_KEY={self.staff_key}",
+               f"  export MARKETING_KEY={self.marketing_key}"]
+        if self.customer_id is not None:
+            out += ["a staff lookup (the guest's offer, issued now if none is current):",
+                    f"  curl -s -H \"Authorization: Bearer $STAFF_KEY\" "
+                    f"{base_url}/api/v1/customers/{self.customer_id}/offer"]
+        out += ["a segment pull (marketing; a staff key is refused with 403):",
+                f"  curl -s -H \"Authorization: Bearer $MARKETING_KEY\" "
+                f"{base_url}/api/v1/segments",
+                f"the staff page: {base_url}/staff (paste the staff key"
+                + (f", then look up {self.phone})" if self.phone else ")"),
+                f"the API's documentation: {base_url}/api/v1/swagger"]
+        return out
+
+
+DEMO_KEYS_FILE = "demo-keys.json"
+
+
+def demo_access(engine: Engine, settings: Settings) -> DemoAccess:
+    """A staff and a marketing key for the demo, kept in ``LOYALTY_HOME/demo-keys.json`` (mode
+    600) and reused while they are valid, and a guest worth looking up: the one most at risk
+    (with a phone) who is given an offer today."""
+    import json
+    import os
+
+    from loyalty.keys import create_key, verify_key
+    from loyalty.models import Customer, Prediction
+    from loyalty.offers.issue import issue_offer
+
+    path = settings.home / DEMO_KEYS_FILE
+    stored: dict[str, str] = {}
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+        except ValueError:
+            stored = {}
+    with Session(engine) as session, session.begin():
+        for role in ("staff", "marketing"):
+            key = stored.get(role)
+            row = verify_key(session, key) if isinstance(key, str) else None
+            if row is None or row.role != role:
+                _, stored[role] = create_key(session, role=role, name=f"demo {role}")
+        candidates = session.execute(
+            select(Customer.id, Customer.phone)
+            .join(Prediction, Prediction.customer_id == Customer.id)
+            .where(Customer.phone.is_not(None))
+            .order_by(Prediction.churn_probability.desc(), Customer.id).limit(200)).all()
+    # The guest to show: the most at risk who gets an offer today (what staff would see).
+    guest = next((c for c in candidates
+                  if issue_offer(engine, c.id, settings=settings).given), None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"staff": stored["staff"], "marketing": stored["marketing"]}, handle)
+    return DemoAccess(stored["staff"], stored["marketing"],
+                      guest.id if guest else None, guest.phone if guest else None, path)
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

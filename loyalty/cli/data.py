@@ -156,13 +156,25 @@ def synth(app: App, customers: int, seed: int, out: Path | None) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--train-reviews", default=1500, show_default=True, type=click.IntRange(50),
               help="Reviews the sentiment model is fine-tuned on (one epoch, on the CPU).")
-@pass_app
-def demo(app: App, customers: int, seed: int, train_reviews: int) -> None:
-    """The main job on the embedded default: synthetic data into the database, end to end."""
-    from loyalty.pipeline import run_demo
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="End by serving the API on localhost.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def demo(ctx: click.Context, customers: int, seed: int, train_reviews: int, serve: bool,
+         port: int) -> None:
+    """The main job on the embedded default: synthetic data into the database, end to end,
+    then the API serving it (with keys and ready-to-paste curl commands printed)."""
+    from loyalty.cli.serve import serve as serve_command
+    from loyalty.pipeline import demo_access, run_demo
 
+    app: App = ctx.obj
     for line in run_demo(app.settings, customers=customers, seed=seed,
                          train_reviews=train_reviews, progress=sys.stderr.isatty()):
         click.echo(line)
+    access = demo_access(app.engine, app.settings)
+    for line in access.lines(f"http://127.0.0.1:{port}"):
+        click.echo(line)
+    if serve:
+        ctx.invoke(serve_command, host="127.0.0.1", port=port, workers=None, threads=4)
 
 
