@@ -25,6 +25,8 @@ BLUEPRINTS = (
     "segments",
     "rules",
     "models",
+    "reviews",
+    "jobs",
 )
 
 

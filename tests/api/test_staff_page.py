@@ -3,8 +3,8 @@ waiter finds a guest by phone, sees the offer and its reason, and redeems it."""
 
 from __future__ import annotations
 
-import importlib
-import os.util
+import importlib.util
+import os
 import re
 import shutil
 import threading
