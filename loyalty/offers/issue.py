@@ -189,39 +189,55 @@ class _Issuer:
         self.rule_names = {r.id: r.name for r in self.rules}
 
     def issue(self, ctx: CustomerContext) -> IssueResult:
+        # Most lookups end without a new offer (the guest holds one, or no rule matches):
+        # decide that first without locking or writing anything, so those answers never wait
+        # for a lock (on SQLite the lock is the whole database's). Only when a rule would give
+        # an offer is everything decided again under the lock, and the offer written.
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = self._decide(session, ctx, locked=False)
+        if isinstance(found, IssueResult):
+            return found
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             if not lock_customer(session, ctx.customer_id):
                 raise NotFoundError(f"no customer with id {ctx.customer_id}")
             self._expire_lapsed(session, ctx.customer_id)
-            held = current_offer(session, ctx.customer_id, self.now, include_control=True)
-            if held is not None:
-                return IssueResult(ctx.customer_id, held, False,
-                                   f"holds offer {held.code} until {held.expires_at:%Y-%m-%d}")
-            if not ctx.predicted:
-                return IssueResult(ctx.customer_id, None, False,
-                                   "no prediction: run `loyalty predict` first")
-            gap = self.settings.offer_min_gap_days
-            last = session.scalar(select(func.max(Offer.issued_at))
-                                  .where(Offer.customer_id == ctx.customer_id))
-            if gap and last is not None and _aware(last) > self.now - timedelta(days=gap):
-                return IssueResult(ctx.customer_id, None, False,
-                                   f"recent offer: one was issued within {gap} days")
-            for rule in self.rules:
-                why_not = self._blocked(session, rule, ctx)
-                if why_not is None:
-                    offer = self._write(session, rule, ctx)
-                    return IssueResult(ctx.customer_id, offer, True,
-                                       f"{'control group of' if offer.is_control else 'rule'} "
-                                       f"{rule.key}")
+            found = self._decide(session, ctx, locked=True)
+            if isinstance(found, IssueResult):
+                return found
+            offer = self._write(session, found, ctx)
+            return IssueResult(ctx.customer_id, offer, True,
+                               f"{'control group of' if offer.is_control else 'rule'} "
+                               f"{found.key}")
+
+    def _decide(self, session: Session, ctx: CustomerContext, *,
+                locked: bool) -> IssueResult | RewardRule:
+        """Why there is no new offer, or the rule that gives one."""
+        held = current_offer(session, ctx.customer_id, self.now, include_control=True)
+        if held is not None:
+            return IssueResult(ctx.customer_id, held, False,
+                               f"holds offer {held.code} until {held.expires_at:%Y-%m-%d}")
+        if not ctx.predicted:
             return IssueResult(ctx.customer_id, None, False,
-                               "no rule matches" if self.rules else "no active rules")
+                               "no prediction: run `loyalty predict` first")
+        gap = self.settings.offer_min_gap_days
+        last = session.scalar(select(func.max(Offer.issued_at))
+                              .where(Offer.customer_id == ctx.customer_id))
+        if gap and last is not None and _aware(last) > self.now - timedelta(days=gap):
+            return IssueResult(ctx.customer_id, None, False,
+                               f"recent offer: one was issued within {gap} days")
+        for rule in self.rules:
+            if self._blocked(session, rule, ctx, locked=locked) is None:
+                return rule
+        return IssueResult(ctx.customer_id, None, False,
+                           "no rule matches" if self.rules else "no active rules")
 
     def _expire_lapsed(self, session: Session, customer_id: int) -> None:
         session.execute(update(Offer).where(
             Offer.customer_id == customer_id, Offer.status == "issued",
             Offer.expires_at <= self.now).values(status="expired", updated_at=self.now))
 
-    def _blocked(self, session: Session, rule: RewardRule, ctx: CustomerContext) -> str | None:
+    def _blocked(self, session: Session, rule: RewardRule, ctx: CustomerContext, *,
+                 locked: bool = True) -> str | None:
         if rule.segment_id is not None and rule.segment_id != ctx.segment_id:
             return "segment"
         try:
@@ -239,7 +255,7 @@ class _Issuer:
             if (session.scalar(query) or 0) >= rule.per_customer_limit:
                 return "per-guest cap"
         if rule.budget_limit is not None or rule.max_offers is not None:
-            if session.get_bind().dialect.name == "postgresql":
+            if locked and session.get_bind().dialect.name == "postgresql":
                 session.execute(select(RewardRule.id).where(RewardRule.id == rule.id)
                                 .with_for_update())
             cost, count = session.execute(

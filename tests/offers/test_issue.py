@@ -15,6 +15,7 @@ from loyalty.db import make_engine
 from loyalty.models import Offer
 from loyalty.offers.context import build_contexts
 from loyalty.offers.issue import current_offer, in_control_group, issue_offer, issue_offers
+from loyalty.offers.lifecycle import expire_offers
 from loyalty.rules.store import activate, save_rule
 from tests.offers.scenario import NOW, make_world, rule_doc
 
@@ -104,8 +105,15 @@ def test_expiry_and_per_customer_cap_and_min_gap(engine, world, settings):
     later = NOW + timedelta(days=20)  # past the 14-day expiry
     second = issue_offer(engine, cid, settings=settings, now=later)
     assert second.offer is None and second.reason == "no rule matches"
+    # A lapsed offer is no longer current; deciding "no offer" wrote nothing (the expiry
+    # sweep is a batch job's, and issuing marks lapsed offers when it writes a new one).
+    with Session(engine) as s:
+        assert current_offer(s, cid, later, include_control=True) is None
     [row] = offers(engine)
-    assert row.id == first.id and row.status == "expired"
+    assert row.id == first.id and row.status == "issued"
+    with Session(engine) as s, s.begin():
+        assert expire_offers(s, now=later) == 1
+    assert offers(engine)[0].status == "expired"
     # Outside the 60-day window the rule may give again.
     third = issue_offer(engine, cid, settings=settings, now=NOW + timedelta(days=61))
     assert third.issued
