@@ -12,7 +12,7 @@ from flask_openapi3 import Info, OpenAPI
 from api import errors, metrics
 from api.auth import SECURITY_SCHEMES, authenticate
 from api.config import Config
-from api.extensions import Database, Models, close_session
+from api.extensions import Database, Models, RuleBooks, close_session
 
 API_PREFIX = "/api/v1"
 # One module per area, each with a `bp` (an APIBlueprint); add a new area here.
@@ -54,6 +54,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     database = Database(config.settings)
     app.extensions["loyalty.db"] = database
     app.extensions["loyalty.models"] = Models(database)
+    app.extensions["loyalty.rules"] = RuleBooks(database, config.rules_refresh_seconds)
     app.teardown_appcontext(close_session)
     app.before_request(authenticate)  # first: callers without the right key learn nothing
     errors.register(app)

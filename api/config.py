@@ -21,6 +21,10 @@ class Config:
     reviews_sync_limit: int = 16
     # Load the production models when a worker starts ("eager") or on first use ("lazy").
     load_models: str = "lazy"
+    # How long a worker decides "no new offer" from the rules it read last. A rule activated
+    # or retired reaches every worker within this time; an offer is only ever written from the
+    # rules as they are then (see loyalty.offers.issue.issue_offer). 0: read on every lookup.
+    rules_refresh_seconds: float = 5.0
     testing: bool = False
 
     @classmethod

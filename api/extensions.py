@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from loyalty import registry
 from loyalty.config import Settings
 from loyalty.db import make_engine
 from loyalty.errors import NotFoundError
+from loyalty.offers.issue import RuleBook
 
 
 class Database:
@@ -61,12 +63,42 @@ class Models:
         self.sentiment_version, self.sentiment_version_id = version, version_id
 
 
+class RuleBooks:
+    """The reward rules and menu a worker decides offers with, read again every
+    ``refresh_seconds`` (and at once after this worker changed a rule): reading them costs more
+    than the rest of a guest's lookup."""
+
+    def __init__(self, database: Database, refresh_seconds: float) -> None:
+        self._database = database
+        self._refresh = refresh_seconds
+        self._lock = threading.Lock()
+        self._book: RuleBook | None = None
+        self._read_at = 0.0
+
+    def current(self) -> RuleBook:
+        book = self._book
+        if book is None or time.monotonic() - self._read_at >= self._refresh:
+            with self._lock:
+                if self._book is book:  # nobody else re-read it meanwhile
+                    self._book = RuleBook.load(self._database.engine)
+                    self._read_at = time.monotonic()
+                book = self._book
+        return book
+
+    def invalidate(self) -> None:
+        self._book = None
+
+
 def database() -> Database:
     return current_app.extensions["loyalty.db"]
 
 
 def models() -> Models:
     return current_app.extensions["loyalty.models"]
+
+
+def rule_books() -> RuleBooks:
+    return current_app.extensions["loyalty.rules"]
 
 
 def db_session() -> Session:

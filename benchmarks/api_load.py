@@ -2,7 +2,7 @@
 
 For each database (SQLite; PostgreSQL with --postgres or --database-url) a database with
 customers, precomputed predictions and reward rules is prepared, a staff key is created,
-`loyalty serve` (gunicorn, gthread) is started on 127.0.0.1 on a free port and, once /readyz
+`loyalty serve` (gunicorn) is started on 127.0.0.1 on a free port and, once /readyz
 answers, a load generator hits ``GET /api/v1/customers/{random id}/offer`` with the key for a
 fixed time. Beside it, with the same generator, worker count and gunicorn settings (access log
 included), a minimal Flask app returning a small JSON gives the ceiling of the stack.
@@ -194,10 +194,14 @@ def wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 180
                      + log.read_text(errors="replace")[-3000:])
 
 
+def worker_class(threads: int) -> str:
+    return "sync" if threads == 1 else "gthread"  # as `loyalty serve` picks
+
+
 def gunicorn_argv(port: int, workers: int, threads: int, app: str) -> list[str]:
     # The same settings `loyalty serve` passes (loyalty/cli/serve.py), access log included.
     return [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers",
-            str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            str(workers), "--threads", str(threads), "--worker-class", worker_class(threads),
             "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "20", app]
 
 
@@ -516,8 +520,10 @@ def main() -> None:
                         help="requests in flight at once (default 16)")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: what `loyalty serve` picks, "
-                             "2 per core, at most 8)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+                             "one per core plus one)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (default 1: sync workers, as `loyalty serve`; "
+                             "more: gthread)")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--source-db", type=Path, default=DEMO_DB,
@@ -567,7 +573,8 @@ def main() -> None:
         sqlite_url = f"sqlite:///{db}"
         migrate.upgrade(make_engine(sqlite_url))  # no-op when the copy is at head
         print(f"Data: a copy of {source} ({db.stat().st_size / 1e6:.0f} MB); gunicorn "
-              f"{args.workers} workers x {args.threads} threads (gthread), {os.cpu_count()} "
+              f"{args.workers} {worker_class(args.threads)} workers x {args.threads} threads, "
+              f"{os.cpu_count()} "
               f"cores; load: {kind}, {args.connections} connections, {args.seconds} s per "
               f"endpoint", flush=True)
         generate = Generator(kind, args.connections, args.wrk_threads, home)
@@ -605,7 +612,8 @@ def main() -> None:
             results += more
 
         print(f"\nOffer lookup under `loyalty serve` vs. a bare Flask app, same gunicorn "
-              f"settings ({args.workers} workers x {args.threads} threads), {kind} with "
+              f"settings ({args.workers} {worker_class(args.threads)} workers x "
+              f"{args.threads} threads), {kind} with "
               f"{args.connections} connections, {args.seconds} s each, "
               f"{date.today().isoformat()}:\n")
         print(table(results, bare))

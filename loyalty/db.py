@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +45,39 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+_GATES: dict[tuple[int, str], tuple[threading.Lock, int]] = {}
+_GATES_LOCK = threading.Lock()
+
+
+@contextmanager
+def serialised_writes(engine: Engine) -> Iterator[None]:
+    """Hold while a short write transaction runs, so writers to one SQLite file queue.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (1, 2,
+    5, ... 100 ms), so under load a writer often sleeps long after the lock came free. Here
+    writers wait on a lock of this process's threads and then on ``flock`` on a file beside the
+    database, both of which hand over the moment they are released. Other databases (and
+    in-memory SQLite) have real row locks: nothing to do.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    key = (os.getpid(), database)  # a forked worker opens its own file description
+    with _GATES_LOCK:
+        gate = _GATES.get(key)
+        if gate is None:
+            fd = os.open(f"{database}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            gate = _GATES[key] = (threading.Lock(), fd)
+    thread_lock, fd = gate
+    with thread_lock:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def connection_of(bind: Engine | Connection | Session) -> tuple[Connection, bool]:

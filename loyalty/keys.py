@@ -20,7 +20,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import LoyaltyError, NotFoundError
@@ -76,6 +76,10 @@ def create_key(session: Session, *, role: str, name: str) -> tuple[ApiKey, str]:
     return row, key
 
 
+# Built once: checked on every request, and building a select costs more than running it.
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
+
+
 def verify_key(session: Session, presented: str, *, now: datetime | None = None
                ) -> ApiKey | None:
     """The live key row ``presented`` belongs to, or None (malformed, unknown or revoked).
@@ -86,7 +90,7 @@ def verify_key(session: Session, presented: str, *, now: datetime | None = None
     prefix = parse_key(presented)
     if prefix is None:
         return None
-    row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    row = session.scalars(_BY_PREFIX, {"prefix": prefix}).one_or_none()
     if row is None:
         return None
     if not hmac.compare_digest(row.key_hash, hash_key(presented)):

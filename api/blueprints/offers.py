@@ -11,9 +11,9 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from api import API_PREFIX
 from api.auth import SECURITY, require
-from api.blueprints.customers import get_customer, settings
+from api.blueprints.customers import settings
 from api.errors import problem, problem_responses
-from api.extensions import database, db_session
+from api.extensions import database, db_session, rule_books
 from api.metrics import OFFERS_ISSUED, OFFERS_REDEEMED
 from api.schemas.customers import (
     CustomerOffer,
@@ -25,7 +25,7 @@ from api.schemas.customers import (
 )
 from loyalty.errors import OfferError
 from loyalty.models import Offer, utcnow
-from loyalty.offers.issue import current_offer, issue_offer
+from loyalty.offers.issue import issue_offer
 from loyalty.offers.lifecycle import redeem
 
 bp = APIBlueprint("offers", __name__, url_prefix=API_PREFIX,
@@ -69,25 +69,16 @@ def _no_offer_reason(reason: str) -> str:
 def customer_offer(path: CustomerPath):
     config = settings()
     language = config.staff_language
-    customer = get_customer(path.customer_id)
-    session = db_session()
-    now = utcnow()
-    held = current_offer(session, customer.id, now, include_control=True)
-    if held is not None:
-        if held.is_control:
-            return CustomerOffer(customer_id=customer.id, offer=None,
-                                 reason=NO_OFFER_NOW).model_dump(mode="json")
-        return CustomerOffer(customer_id=customer.id,
-                             offer=offer_out(held, language)).model_dump(mode="json")
-    session.rollback()  # issuing writes on its own connection: end this read first
-    result = issue_offer(database().engine, customer.id, settings=config, now=now)
+    result = issue_offer(database().engine, path.customer_id, settings=config, now=utcnow(),
+                         book=rule_books().current(), session=db_session())
     if result.offer is None or result.offer.is_control:
         reason = NO_OFFER_NOW if result.offer is not None else _no_offer_reason(result.reason)
-        return CustomerOffer(customer_id=customer.id, offer=None,
+        return CustomerOffer(customer_id=result.customer_id, offer=None,
                              reason=reason).model_dump(mode="json")
     if result.issued:
         OFFERS_ISSUED.inc()
-    return CustomerOffer(customer_id=customer.id, offer=offer_out(result.offer, language),
+    return CustomerOffer(customer_id=result.customer_id,
+                         offer=offer_out(result.offer, language),
                          issued_now=result.issued).model_dump(mode="json")
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from api import API_PREFIX
 from api.auth import SECURITY, require
 from api.errors import problem, problem_responses
-from api.extensions import db_session
+from api.extensions import db_session, rule_books
 from api.schemas.marketing import (
     RuleDocument,
     RuleList,
@@ -97,6 +97,7 @@ def _transition(session: Session, change: Callable[[], RewardRule]) -> Response 
     except LoyaltyError as exc:
         return _conflict(exc)
     session.commit()
+    rule_books().invalidate()  # this worker's next lookup sees the change at once
     return rule_out(session, rule).model_dump(mode="json")
 
 

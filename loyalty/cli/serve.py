@@ -16,9 +16,10 @@ from loyalty.cli.app import App, cli, pass_app
 
 
 def default_workers() -> int:
-    # Requests are short and mostly wait on the database; two processes per core, at most 8,
-    # each loading the sentiment model once.
-    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+    # A lookup is short and spends its time on the CPU (SQLite runs inside the worker): one
+    # process per core plus one to cover the moments a worker waits on the database or the
+    # network, at most 9. Each loads the sentiment model on first use.
+    return max(2, min(9, (os.cpu_count() or 1) + 1))
 
 
 @cli.command()
@@ -26,9 +27,10 @@ def default_workers() -> int:
               help="Address to listen on (0.0.0.0 in a container).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes (default: two per core, at most 8).")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Threads per worker.")
+              help="Worker processes (default: one per core plus one, at most 9).")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker. 1: gunicorn's sync workers, one request at a time "
+                   "each; more: gthread workers, for slow clients with no proxy in front.")
 @pass_app
 def serve(app: App, host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the API (and the staff page at /staff) with gunicorn."""
@@ -41,7 +43,11 @@ def serve(app: App, host: str, port: int, workers: int | None, threads: int) -> 
                PROMETHEUS_MULTIPROC_DIR=str(run_dir.resolve()))
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
             "--workers", str(workers or default_workers()), "--threads", str(threads),
-            "--worker-class", "gthread", "--access-logfile", "-", "--timeout", "60",
+            # Sync workers: measured against gthread (benchmarks/api_load.py), threads of one
+            # process queue for the GIL and keep-alive pins a client to one busy worker,
+            # which tripled the p99 of the staff lookup on 2 cores.
+            "--worker-class", "sync" if threads == 1 else "gthread",
+            "--access-logfile", "-", "--timeout", "60",
             "--graceful-timeout", "20", "api:create_app()"]
     click.echo(f"serving on http://{host}:{port} (API under /api/v1, staff page at /staff, "
                f"docs at /api/v1/swagger)", err=True)

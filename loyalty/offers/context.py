@@ -18,12 +18,12 @@ of spend against the horizon thresholds times six.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from loyalty.config import Settings
@@ -75,49 +75,41 @@ def build_contexts(session: Session, customer_ids: Sequence[int], *, now: dateti
     ids = list(dict.fromkeys(int(c) for c in customer_ids))
     if not ids:
         return {}
-    people = {row.Customer.id: row for row in session.execute(
-        select(Customer, LoyaltyAccount, Location.name.label("restaurant"))
-        .outerjoin(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
-        .outerjoin(Location, Location.id == Customer.home_location_id)
-        .where(Customer.id.in_(ids)))}
-    predictions = _latest_predictions(session, ids)
-    segments = {row.customer_id: row for row in session.execute(
-        select(SegmentMembership.customer_id, Segment.id, Segment.key, Segment.name)
-        .join(Segment, Segment.id == SegmentMembership.segment_id)
-        .where(SegmentMembership.customer_id.in_(ids), Segment.status == "active"))}
-    visits = _visit_facts(session, ids, now)
+    params = {"ids": ids, "now": now, "year_ago": now - timedelta(days=365)}
+    rows = {row.Customer.id: row for row in session.execute(_CONTEXT, params)}
     favourites = _favourites(session, ids, now)
 
     local_today = now.astimezone(settings.tz).date()
     out: dict[int, CustomerContext] = {}
     for cid in ids:
-        person = people.get(cid)
-        if person is None:
+        row = rows.get(cid)
+        if row is None:
             continue
-        customer, account = person.Customer, person.LoyaltyAccount
-        pred, churn_expl = predictions.get(cid, (None, None))
-        features = dict(churn_expl.feature_values) if churn_expl is not None else {}
+        customer, account = row.Customer, row.LoyaltyAccount
+        predicted = row.prediction_id is not None
+        explained = row.explanation_id is not None
+        features = dict(row.feature_values or {}) if explained else {}
+        reason_codes = (row.reason_codes or {}) if explained else {}
         features.pop("visit_history", None)
-        last_visit, spend_year = visits.get(cid, (None, 0.0))
+        last_visit, spend_year = _last_visit(row.last_visit), float(row.spend_year or 0.0)
         favs = favourites.get(cid, {})
         by_category = {cat: dish for cat, (dish, _) in favs.items()}
         favourite = max(favs.values(), key=lambda dq: dq[1], default=(None, 0))[0]
         favourite_category = next((c for c, (d, _) in favs.items() if d == favourite), None)
         tier = account.tier if account is not None else "bronze"
         next_tier, to_next = _next_tier(spend_year, settings.tier_thresholds)
-        seg = segments.get(cid)
         day_part = _usual_day_part(features)
-        codes = list((churn_expl.reason_codes or {}).get("codes", [])) if churn_expl else []
+        codes = list(reason_codes.get("codes", []))
 
         values: dict[str, Any] = {
             **features,
-            "churn_probability": pred.churn_probability if pred is not None else None,
-            "predicted_tier": pred.tier if pred is not None else None,
+            "churn_probability": row.churn_probability if predicted else None,
+            "predicted_tier": row.predicted_tier if predicted else None,
             "tier": tier,
             "spend_to_next_tier": to_next,
             "reason_codes": codes,
-            "segment": seg.key if seg is not None else None,
-            "segment_name": seg.name if seg is not None else None,
+            "segment": row.segment_key,
+            "segment_name": row.segment_name,
             "days_since_last_visit": (None if last_visit is None
                                       else (now - last_visit).total_seconds() / 86_400),
             "birthday_month": customer.birthday.month if customer.birthday else None,
@@ -139,7 +131,7 @@ def build_contexts(session: Session, customer_ids: Sequence[int], *, now: dateti
             "usual_day_part": DAY_PART_WORDS[lang].get(day_part) if day_part else None,
             "tier": TIER_WORDS.get(tier, tier),
             "next_tier": TIER_WORDS.get(next_tier) if next_tier else None,
-            "restaurant": person.restaurant,
+            "restaurant": row.restaurant,
             "points": account.points if account is not None else None,
         }
         reward_inputs = {
@@ -149,82 +141,101 @@ def build_contexts(session: Session, customer_ids: Sequence[int], *, now: dateti
             "favourite_dish": favourite,
             "favourites_by_category": by_category,
         }
-        reasons = {}
-        if churn_expl is not None:
-            for language in ("en", "es"):
-                line = (churn_expl.reason_codes or {}).get(language, {}).get("line")
-                if line:
-                    reasons[language] = line
+        reasons = {language: line for language in ("en", "es")
+                   if (line := (reason_codes.get(language) or {}).get("line"))}
         out[cid] = CustomerContext(
             customer_id=cid, language=lang, values=values, slots=slots,
             reward_inputs=reward_inputs, reasons=reasons,
-            prediction_id=pred.id if pred is not None else None,
-            explanation_id=churn_expl.id if churn_expl is not None else None,
-            segment_id=seg.id if seg is not None else None)
+            prediction_id=row.prediction_id, explanation_id=row.explanation_id,
+            segment_id=row.segment_id)
     return out
 
 
-def _latest_predictions(session: Session, ids: Iterable[int]
-                        ) -> dict[int, tuple[Prediction, Explanation | None]]:
-    """Each guest's latest prediction (latest as-of, then latest written) and its churn
-    explanation."""
-    ranked = (select(Prediction.id, func.row_number().over(
-        partition_by=Prediction.customer_id,
-        order_by=(Prediction.as_of.desc(), Prediction.id.desc())).label("rank"))
-        .where(Prediction.customer_id.in_(list(ids))).subquery())
-    rows = session.execute(
-        select(Prediction, Explanation)
-        .join(ranked, and_(ranked.c.id == Prediction.id, ranked.c.rank == 1))
-        .outerjoin(Explanation, and_(Explanation.prediction_id == Prediction.id,
-                                     Explanation.target == "churn")))
-    return {pred.customer_id: (pred, expl) for pred, expl in rows}
+# The statements are built once: building a select costs more than running it for one guest,
+# and the staff offer lookup runs this for one guest per request. ``ids`` expands to the list.
+_IDS = bindparam("ids", expanding=True)
+_NOW = bindparam("now", type_=UTCDateTime())
+
+_RANKED = (select(Prediction.id, func.row_number().over(
+    partition_by=Prediction.customer_id,
+    order_by=(Prediction.as_of.desc(), Prediction.id.desc())).label("rank"))
+    .where(Prediction.customer_id.in_(_IDS)).subquery())
+
+# Each guest's latest prediction (latest as-of, then latest written) and of its churn
+# explanation only the columns a context reads: the row also holds every SHAP value.
+_LATEST = (
+    select(Prediction.id, Prediction.customer_id, Prediction.churn_probability,
+           Prediction.tier, Explanation.id.label("explanation_id"), Explanation.feature_values,
+           Explanation.reason_codes)
+    .join(_RANKED, and_(_RANKED.c.id == Prediction.id, _RANKED.c.rank == 1))
+    .outerjoin(Explanation, and_(Explanation.prediction_id == Prediction.id,
+                                 Explanation.target == "churn"))
+    .subquery("latest"))
+
+_SEGMENT = (select(SegmentMembership.customer_id, Segment.id, Segment.key, Segment.name)
+            .join(Segment, Segment.id == SegmentMembership.segment_id)
+            .where(SegmentMembership.customer_id.in_(_IDS), Segment.status == "active")
+            .subquery("segment"))
+
+# The last visit (not a return) up to now, and net spend in the 365 days up to now.
+_VISITS = (
+    select(Visit.customer_id,
+           func.max(Visit.visited_at).filter(Visit.is_return.is_(False)).label("last_visit"),
+           func.coalesce(func.sum(Visit.total_amount)
+                         .filter(Visit.visited_at > bindparam("year_ago", type_=UTCDateTime())),
+                         0.0).label("spend_year"))
+    .where(Visit.customer_id.in_(_IDS), Visit.visited_at <= _NOW)
+    .group_by(Visit.customer_id)
+    .subquery("visits"))
+
+# Everything but the favourite dishes in one statement: one round trip per batch of guests.
+_CONTEXT = (
+    select(Customer, LoyaltyAccount, Location.name.label("restaurant"),
+           _LATEST.c.id.label("prediction_id"), _LATEST.c.churn_probability,
+           _LATEST.c.tier.label("predicted_tier"), _LATEST.c.explanation_id,
+           _LATEST.c.feature_values, _LATEST.c.reason_codes,
+           _SEGMENT.c.id.label("segment_id"), _SEGMENT.c.key.label("segment_key"),
+           _SEGMENT.c.name.label("segment_name"),
+           _VISITS.c.last_visit, _VISITS.c.spend_year)
+    .outerjoin(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
+    .outerjoin(Location, Location.id == Customer.home_location_id)
+    .outerjoin(_LATEST, _LATEST.c.customer_id == Customer.id)
+    .outerjoin(_SEGMENT, _SEGMENT.c.customer_id == Customer.id)
+    .outerjoin(_VISITS, _VISITS.c.customer_id == Customer.id)
+    .where(Customer.id.in_(_IDS)))
+
+_FAVOURITES = (
+    select(Visit.customer_id, MenuItem.category, MenuItem.name,
+           func.sum(OrderItem.quantity).label("qty"))
+    .join(OrderItem, OrderItem.visit_id == Visit.id)
+    .join(MenuItem, MenuItem.id == OrderItem.menu_item_id)
+    .where(Visit.customer_id.in_(_IDS), Visit.is_return.is_(False), Visit.visited_at <= _NOW)
+    .group_by(Visit.customer_id, MenuItem.category, MenuItem.name))
 
 
-def _visit_facts(session: Session, ids: list[int], now: datetime
-                 ) -> dict[int, tuple[datetime | None, float]]:
-    """Last visit (not a return) up to now, and net spend in the 365 days up to now."""
-    year_ago = now - timedelta(days=365)
-    rows = session.execute(
-        select(Visit.customer_id,
-               func.max(Visit.visited_at).filter(Visit.is_return.is_(False)),
-               func.coalesce(func.sum(Visit.total_amount).filter(Visit.visited_at > year_ago),
-                             0.0))
-        .where(Visit.customer_id.in_(ids), Visit.visited_at <= now)
-        .group_by(Visit.customer_id))
-    decode = UTCDateTime().process_result_value
-    out = {}
-    for cid, last, spend in rows:
-        # An aggregate loses the column type on SQLite: give the timestamp its zone back.
-        if isinstance(last, str):
-            last = datetime.fromisoformat(last)
-        out[cid] = (decode(last, None) if last is not None else None, float(spend or 0.0))
-    return out
+_DECODE = UTCDateTime().process_result_value
+
+
+def _last_visit(value: Any) -> datetime | None:
+    # An aggregate loses the column type on SQLite: give the timestamp its zone back.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _DECODE(value, None) if value is not None else None
 
 
 def _favourites(session: Session, ids: list[int], now: datetime
                 ) -> dict[int, dict[str, tuple[str, float]]]:
     """Per guest and menu category: the most-ordered dish and its quantity (ties: by name)."""
-    rows = session.execute(
-        select(Visit.customer_id, MenuItem.category, MenuItem.name,
-               func.sum(OrderItem.quantity).label("qty"))
-        .join(OrderItem, OrderItem.visit_id == Visit.id)
-        .join(MenuItem, MenuItem.id == OrderItem.menu_item_id)
-        .where(Visit.customer_id.in_(ids), Visit.is_return.is_(False), Visit.visited_at <= now)
-        .group_by(Visit.customer_id, MenuItem.category, MenuItem.name))
     best: dict[int, dict[str, tuple[str, float]]] = defaultdict(dict)
-    for cid, category, name, qty in rows:
+    for cid, category, name, qty in session.execute(_FAVOURITES, {"ids": ids, "now": now}):
         qty = float(qty or 0)
         if qty <= 0:
             continue
         current = best[cid].get(category)
-        if current is None or (qty, _neg(name)) > (current[1], _neg(current[0])):
+        # Ties go to the alphabetically first dish.
+        if current is None or qty > current[1] or (qty == current[1] and name < current[0]):
             best[cid][category] = (name, qty)
     return best
-
-
-def _neg(name: str) -> tuple[int, ...]:
-    # Ties go to the alphabetically first dish: compare negated code points.
-    return tuple(-ord(ch) for ch in name)
 
 
 def _next_tier(spend_year: float, thresholds: Sequence[float]) -> tuple[str | None, float | None]:

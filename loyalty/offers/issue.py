@@ -4,8 +4,9 @@ For one guest, in one short transaction:
 
 1. Lock the guest (PostgreSQL: ``SELECT ... FOR UPDATE`` on the customer row; SQLite: a no-op
    write as the transaction's first statement, which takes the database's single write lock
-   and waits for it), so two processes issuing at once serialise per guest. Everything below
-   is read after the lock, so it sees every offer committed before it.
+   and waits for it, queued by :func:`loyalty.db.serialised_writes`), so two processes
+   issuing at once serialise per guest. Everything below is read after the lock, so it sees
+   every offer committed before it.
 2. Issued offers past their expiry become ``expired``. A guest who still holds an offer (given or
    held back as control) keeps it: one offer at a time.
 3. No new offer within ``Settings.offer_min_gap_days`` of the guest's last one, whatever rule.
@@ -31,16 +32,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, text, update
+from sqlalchemy import Engine, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from loyalty.config import Settings
+from loyalty.db import serialised_writes
 from loyalty.errors import LoyaltyError, NotFoundError, RuleValidationError
 from loyalty.models import Customer, MenuItem, Offer, Prediction, RewardRule, utcnow
 from loyalty.offers.context import CustomerContext, build_contexts
@@ -111,13 +114,13 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def active_rules(session: Session, now: datetime) -> list[RewardRule]:
-    return list(session.scalars(
-        select(RewardRule)
-        .where(RewardRule.status == "active",
-               or_(RewardRule.valid_from.is_(None), RewardRule.valid_from <= now),
-               or_(RewardRule.valid_until.is_(None), RewardRule.valid_until > now))
-        .order_by(RewardRule.priority, RewardRule.id)))
+def active_rules(session: Session, now: datetime | None = None) -> list[RewardRule]:
+    """Active rules by priority; with ``now``, only those in their validity window then."""
+    query = select(RewardRule).where(RewardRule.status == "active")
+    if now is not None:
+        query = query.where(or_(RewardRule.valid_from.is_(None), RewardRule.valid_from <= now),
+                            or_(RewardRule.valid_until.is_(None), RewardRule.valid_until > now))
+    return list(session.scalars(query.order_by(RewardRule.priority, RewardRule.id)))
 
 
 def load_menu(session: Session) -> dict[str, MenuEntry]:
@@ -125,6 +128,26 @@ def load_menu(session: Session) -> dict[str, MenuEntry]:
                            .where(MenuItem.active.is_(True)).order_by(MenuItem.id))
     return {name: MenuEntry(category=category, price=float(price))
             for name, category, price in rows}
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The active rules (every validity window) and the menu that prices their rewards, as
+    read at ``loaded_at``. Read-only once loaded, so threads may share one."""
+
+    rules: tuple[RewardRule, ...]
+    menu: dict[str, MenuEntry]
+    loaded_at: datetime
+
+    @classmethod
+    def load(cls, engine: Engine) -> RuleBook:
+        with Session(engine, expire_on_commit=False) as session:
+            return cls(tuple(active_rules(session)), load_menu(session), utcnow())
+
+    def rules_at(self, now: datetime) -> list[RewardRule]:
+        return [r for r in self.rules
+                if (r.valid_from is None or _aware(r.valid_from) <= now)
+                and (r.valid_until is None or _aware(r.valid_until) > now)]
 
 
 def current_offer(session: Session, customer_id: int, now: datetime, *,
@@ -140,15 +163,20 @@ def current_offer(session: Session, customer_id: int, now: datetime, *,
 
 
 def issue_offer(engine: Engine, customer_id: int, *, settings: Settings,
-                now: datetime | None = None) -> IssueResult:
-    """Give one guest their offer now (or say why not). Commits its own transaction."""
-    now = now or utcnow()
-    with Session(engine, expire_on_commit=False) as session:
-        contexts = build_contexts(session, [customer_id], now=now, settings=settings)
-    if customer_id not in contexts:
-        raise NotFoundError(f"no customer with id {customer_id}")
-    issuer = _Issuer(engine, settings, now)
-    return issuer.issue(contexts[customer_id])
+                now: datetime | None = None, book: RuleBook | None = None,
+                session: Session | None = None) -> IssueResult:
+    """Give one guest their offer now (or say why not). Commits its own transaction.
+
+    ``session``: one to do the reads in (a server's request session); the offer is always
+    written in a transaction of its own.
+
+    ``book``: rules and menu loaded earlier (a server keeps one per worker for a few seconds).
+    An offer is only written from rules still active under the guest's lock (the active set is
+    compared; an active rule cannot change), so a rule retired since never gives one; its
+    reward is priced from the book's menu.
+    """
+    return _Issuer(engine, settings, now or utcnow(), book=book).issue_one(customer_id,
+                                                                          session=session)
 
 
 def issue_offers(engine: Engine, settings: Settings, *, now: datetime | None = None,
@@ -177,67 +205,105 @@ def issue_offers(engine: Engine, settings: Settings, *, now: datetime | None = N
 
 
 class _Issuer:
-    """Rules and menu loaded once per run; each guest then gets one short transaction."""
+    """Rules and menu loaded once per run (or given); each guest then gets one short
+    transaction."""
 
-    def __init__(self, engine: Engine, settings: Settings, now: datetime) -> None:
+    def __init__(self, engine: Engine, settings: Settings, now: datetime, *,
+                 book: RuleBook | None = None) -> None:
         if now.tzinfo is None:
             raise LoyaltyError("offers need an aware 'now' (UTC)")
         self.engine, self.settings, self.now = engine, settings, now
-        with Session(engine, expire_on_commit=False) as session:
-            self.rules = active_rules(session, now)
-            self.menu = load_menu(session)
+        self.book = book or RuleBook.load(engine)
+        self.rules = self.book.rules_at(now)
         self.rule_names = {r.id: r.name for r in self.rules}
 
-    def issue(self, ctx: CustomerContext) -> IssueResult:
+    def issue_one(self, customer_id: int, *, session: Session | None = None) -> IssueResult:
+        # Held offers and the minimum gap are settled from the guest's offers alone: the
+        # context is only built when a rule could give something.
+        with _reading(self.engine, session) as reads:
+            history = _history(reads, customer_id)
+            found = self._settled(history, customer_id)
+            if found is not None:
+                return found
+            contexts = build_contexts(reads, [customer_id], now=self.now,
+                                      settings=self.settings)
+            if customer_id not in contexts:
+                raise NotFoundError(f"no customer with id {customer_id}")
+            return self.issue(contexts[customer_id], history=history, session=reads)
+
+    def issue(self, ctx: CustomerContext, *, history: list[Offer] | None = None,
+              session: Session | None = None) -> IssueResult:
         # Most lookups end without a new offer (the guest holds one, or no rule matches):
         # decide that first without locking or writing anything, so those answers never wait
         # for a lock (on SQLite the lock is the whole database's). Only when a rule would give
-        # an offer is everything decided again under the lock, and the offer written.
-        with Session(self.engine, expire_on_commit=False) as session:
-            found = self._decide(session, ctx, locked=False)
-        if isinstance(found, IssueResult):
-            return found
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            if not lock_customer(session, ctx.customer_id):
-                raise NotFoundError(f"no customer with id {ctx.customer_id}")
-            self._expire_lapsed(session, ctx.customer_id)
-            found = self._decide(session, ctx, locked=True)
+        # an offer is everything decided again under the lock, and the offer written. The
+        # lock is held for as little work as possible: every waiting writer waits for it.
+        with _reading(self.engine, session) as reads:
+            if history is None:
+                history = _history(reads, ctx.customer_id)
+            found = self._decide(reads, ctx, self.rules, history, locked=False)
             if isinstance(found, IssueResult):
                 return found
-            offer = self._write(session, found, ctx)
+            if session is not None:
+                session.rollback()  # end the caller's read before waiting for the lock
+        with serialised_writes(self.engine), \
+                Session(self.engine, expire_on_commit=False) as tx, tx.begin():
+            if not lock_customer(tx, ctx.customer_id):
+                raise NotFoundError(f"no customer with id {ctx.customer_id}")
+            history = _history(tx, ctx.customer_id)
+            self._expire_lapsed(history)
+            found = self._decide(tx, ctx, self._rules_now(tx), history, locked=True)
+            if isinstance(found, IssueResult):
+                return found
+            offer = self._write(tx, found, ctx)
             return IssueResult(ctx.customer_id, offer, True,
                                f"{'control group of' if offer.is_control else 'rule'} "
                                f"{found.key}")
 
-    def _decide(self, session: Session, ctx: CustomerContext, *,
-                locked: bool) -> IssueResult | RewardRule:
-        """Why there is no new offer, or the rule that gives one."""
-        held = current_offer(session, ctx.customer_id, self.now, include_control=True)
+    def _rules_now(self, session: Session) -> list[RewardRule]:
+        """The rules to write an offer from: the loaded ones while the same rules are active
+        (an active rule cannot change, only be retired), else the rules read again."""
+        active = set(session.scalars(_ACTIVE_RULE_IDS))
+        if active == {rule.id for rule in self.book.rules}:
+            return self.rules
+        return active_rules(session, self.now)
+
+    def _settled(self, history: Sequence[Offer], customer_id: int) -> IssueResult | None:
+        """No new offer because of the guest's own offers: one still held, or one too recent."""
+        held = next((o for o in history
+                     if o.status == "issued" and _aware(o.expires_at) > self.now), None)
         if held is not None:
-            return IssueResult(ctx.customer_id, held, False,
+            return IssueResult(customer_id, held, False,
                                f"holds offer {held.code} until {held.expires_at:%Y-%m-%d}")
+        gap = self.settings.offer_min_gap_days
+        if gap and history and _aware(history[0].issued_at) > self.now - timedelta(days=gap):
+            return IssueResult(customer_id, None, False,
+                               f"recent offer: one was issued within {gap} days")
+        return None
+
+    def _decide(self, session: Session, ctx: CustomerContext, rules: Sequence[RewardRule],
+                history: Sequence[Offer], *, locked: bool) -> IssueResult | RewardRule:
+        """Why there is no new offer, or the rule that gives one."""
+        found = self._settled(history, ctx.customer_id)
+        if found is not None:
+            return found
         if not ctx.predicted:
             return IssueResult(ctx.customer_id, None, False,
                                "no prediction: run `loyalty predict` first")
-        gap = self.settings.offer_min_gap_days
-        last = session.scalar(select(func.max(Offer.issued_at))
-                              .where(Offer.customer_id == ctx.customer_id))
-        if gap and last is not None and _aware(last) > self.now - timedelta(days=gap):
-            return IssueResult(ctx.customer_id, None, False,
-                               f"recent offer: one was issued within {gap} days")
-        for rule in self.rules:
-            if self._blocked(session, rule, ctx, locked=locked) is None:
+        for rule in rules:
+            if self._blocked(session, rule, ctx, history, locked=locked) is None:
                 return rule
         return IssueResult(ctx.customer_id, None, False,
-                           "no rule matches" if self.rules else "no active rules")
+                           "no rule matches" if rules else "no active rules")
 
-    def _expire_lapsed(self, session: Session, customer_id: int) -> None:
-        session.execute(update(Offer).where(
-            Offer.customer_id == customer_id, Offer.status == "issued",
-            Offer.expires_at <= self.now).values(status="expired", updated_at=self.now))
+    def _expire_lapsed(self, history: Sequence[Offer]) -> None:
+        """Issued offers past their expiry become expired (written with the transaction)."""
+        for offer in history:
+            if offer.status == "issued" and _aware(offer.expires_at) <= self.now:
+                offer.status, offer.updated_at = "expired", self.now
 
-    def _blocked(self, session: Session, rule: RewardRule, ctx: CustomerContext, *,
-                 locked: bool = True) -> str | None:
+    def _blocked(self, session: Session, rule: RewardRule, ctx: CustomerContext,
+                 history: Sequence[Offer], *, locked: bool = True) -> str | None:
         if rule.segment_id is not None and rule.segment_id != ctx.segment_id:
             return "segment"
         try:
@@ -246,13 +312,12 @@ class _Issuer:
         except RuleValidationError:
             return "invalid conditions"  # validated on save; a renamed field must not crash a run
         if rule.per_customer_limit is not None:
-            query = select(func.count()).where(Offer.rule_id == rule.id,
-                                               Offer.customer_id == ctx.customer_id,
-                                               Offer.status != "cancelled")
-            if rule.per_customer_window_days:
-                query = query.where(Offer.issued_at > self.now - timedelta(
-                    days=rule.per_customer_window_days))
-            if (session.scalar(query) or 0) >= rule.per_customer_limit:
+            since = (self.now - timedelta(days=rule.per_customer_window_days)
+                     if rule.per_customer_window_days else None)
+            given = sum(1 for o in history
+                        if o.rule_id == rule.id and o.status != "cancelled"
+                        and (since is None or _aware(o.issued_at) > since))
+            if given >= rule.per_customer_limit:
                 return "per-guest cap"
         if rule.budget_limit is not None or rule.max_offers is not None:
             if locked and session.get_bind().dialect.name == "postgresql":
@@ -272,7 +337,7 @@ class _Issuer:
         return None
 
     def _resolve(self, rule: RewardRule, ctx: CustomerContext) -> Any:
-        return resolve_reward(rule.reward, ctx.reward_inputs, self.menu,
+        return resolve_reward(rule.reward, ctx.reward_inputs, self.book.menu,
                               point_value=self.settings.point_value,
                               tier_thresholds=self.settings.tier_thresholds)
 
@@ -298,6 +363,27 @@ class _Issuer:
         session.add(offer)
         session.flush()
         return offer
+
+
+_HISTORY = (select(Offer).where(Offer.customer_id == bindparam("customer_id"))
+            .order_by(Offer.issued_at.desc(), Offer.id.desc()))
+_ACTIVE_RULE_IDS = select(RewardRule.id).where(RewardRule.status == "active")
+
+
+@contextmanager
+def _reading(engine: Engine, session: Session | None) -> Iterator[Session]:
+    """The caller's session, or a short one of our own."""
+    if session is not None:
+        yield session
+        return
+    with Session(engine, expire_on_commit=False) as own:
+        yield own
+
+
+def _history(session: Session, customer_id: int) -> list[Offer]:
+    """Every offer the guest was ever given or held back from, latest first: what holding,
+    the minimum gap and the per-guest caps are decided from, in one query."""
+    return list(session.scalars(_HISTORY, {"customer_id": customer_id}))
 
 
 def lock_customer(session: Session, customer_id: int) -> bool:
@@ -334,6 +420,6 @@ def _local_date(moment: datetime, settings: Settings, language: str) -> str:
     return f"{day.day} {day:%b}"
 
 
-__all__ = ["IssueResult", "IssueSummary", "active_rules", "current_offer",
+__all__ = ["IssueResult", "IssueSummary", "RuleBook", "active_rules", "current_offer",
            "in_control_group", "issue_offer", "issue_offers", "load_menu", "lock_customer",
            "new_code", "offers_of"]

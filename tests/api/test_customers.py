@@ -7,6 +7,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import create_app
+from api.config import Config
 from api.errors import Problem
 from api.schemas.customers import (
     CustomerExplanation,
@@ -359,3 +361,32 @@ def test_openapi_lists_the_guest_paths(client):
                  "CustomerExplanation", "Problem"):
         assert name in schemas
     assert not any(p.endswith("/staff") for p in paths)
+
+
+def test_workers_see_rule_changes_within_their_refresh(engine, settings, keys, world, loyal):
+    # Two workers on one database: the one that activates a rule sees it at once, the other
+    # after its refresh (0 here: on every lookup; the default is a few seconds).
+    lazy = create_app(Config(settings=settings, testing=True, rules_refresh_seconds=3600))
+    eager = create_app(Config(settings=settings, testing=True, rules_refresh_seconds=0))
+    writer = create_app(Config(settings=settings, testing=True))
+    staff, marketing = auth(keys["staff"]), auth(keys["marketing"])
+    try:
+        for worker in (lazy, eager):  # both read the rules once: only win-back, no match
+            found = ok(worker.test_client().get(f"{API}/customers/{loyal}/offer",
+                                                headers=staff), CustomerOffer)
+            assert found.offer is None
+        doc = rule_doc("for-loyal", conditions={"field": "churn_probability", "op": "<",
+                                                "value": 0.5})
+        writer_client = writer.test_client()
+        assert writer_client.post(f"{API}/rules", json=doc, headers=marketing).status_code == 201
+        assert writer_client.post(f"{API}/rules/for-loyal/activate",
+                                  headers=marketing).status_code == 200
+        stale = ok(lazy.test_client().get(f"{API}/customers/{loyal}/offer", headers=staff),
+                   CustomerOffer)
+        assert stale.offer is None and stale.reason.endswith("no rule matches")
+        fresh = ok(eager.test_client().get(f"{API}/customers/{loyal}/offer", headers=staff),
+                   CustomerOffer)
+        assert fresh.issued_now and fresh.offer.reason.startswith("For Loyal")
+    finally:
+        for worker in (lazy, eager, writer):
+            worker.extensions["loyalty.db"].engine.dispose()

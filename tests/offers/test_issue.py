@@ -14,9 +14,16 @@ from loyalty.config import Settings
 from loyalty.db import make_engine
 from loyalty.models import Offer
 from loyalty.offers.context import build_contexts
-from loyalty.offers.issue import current_offer, in_control_group, issue_offer, issue_offers
+from loyalty.errors import NotFoundError
+from loyalty.offers.issue import (
+    RuleBook,
+    current_offer,
+    in_control_group,
+    issue_offer,
+    issue_offers,
+)
 from loyalty.offers.lifecycle import expire_offers
-from loyalty.rules.store import activate, save_rule
+from loyalty.rules.store import activate, retire, save_rule
 from tests.offers.scenario import NOW, make_world, rule_doc
 
 
@@ -96,6 +103,44 @@ def test_no_match_and_segment_restriction(engine, world, settings):
     add_rules(engine, rule_doc("winback-loyal-segment", segment="seg-loyal"))
     result = issue_offer(engine, world["customers"][0], settings=settings, now=NOW)
     assert result.offer is None and result.reason == "no rule matches"
+
+
+def test_unknown_guest_is_not_found(engine, world, settings):
+    add_rules(engine, rule_doc("winback"))
+    with pytest.raises(NotFoundError):
+        issue_offer(engine, 999_999, settings=settings, now=NOW)
+
+
+def test_a_stale_rule_book_never_writes_from_a_retired_rule(engine, world, settings):
+    # A server decides "no new offer" from rules read a few seconds ago; the offer itself is
+    # only written from the rules as they are under the guest's lock.
+    add_rules(engine, rule_doc("winback"), rule_doc("fallback", priority=200))
+    stale = RuleBook.load(engine)
+    assert [r.key for r in stale.rules] == ["winback", "fallback"]
+    with Session(engine) as s, s.begin():
+        retire(s, "winback", now=NOW)
+    risky = world["customers"][0]
+    result = issue_offer(engine, risky, settings=settings, now=NOW, book=stale)
+    assert result.issued and result.offer.rule_id != stale.rules[0].id
+    assert offers(engine, rule_id=stale.rules[0].id) == []
+
+
+def test_a_rule_activated_after_the_book_was_read_waits_for_the_next_read(engine, world,
+                                                                          settings):
+    stale = RuleBook.load(engine)
+    add_rules(engine, rule_doc("winback"))
+    risky = world["customers"][0]
+    assert issue_offer(engine, risky, settings=settings, now=NOW,
+                       book=stale).reason == "no active rules"
+    fresh = issue_offer(engine, risky, settings=settings, now=NOW, book=RuleBook.load(engine))
+    assert fresh.issued
+
+
+def test_rules_outside_their_validity_window_are_left_out(engine, world, settings):
+    add_rules(engine, rule_doc("later", valid_from=(NOW + timedelta(days=3)).isoformat()))
+    book = RuleBook.load(engine)
+    assert book.rules_at(NOW) == [] and [r.key for r in book.rules_at(
+        NOW + timedelta(days=4))] == ["later"]
 
 
 def test_expiry_and_per_customer_cap_and_min_gap(engine, world, settings):
