@@ -75,6 +75,7 @@ def authenticate() -> Response | None:
     if row.role not in roles:
         return problem(403, "Forbidden", f"a {row.role} key cannot do this; it needs one of: "
                                          f"{', '.join(sorted(roles))}")
-    db_session().commit()  # verify_key may have stamped last_used_at
+    if db_session().dirty:  # verify_key stamped last_used_at (at most once a minute)
+        db_session().commit()
     g.api_role = row.role
     return None

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loyalty import registry
@@ -24,6 +25,8 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine: Engine = make_engine(settings.database_url)
         self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "do_orm_execute", _note_writes)
+        event.listen(self.sessions, "after_flush", _note_flush)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -108,7 +111,26 @@ def db_session() -> Session:
     return g.db_session
 
 
-def close_session(_exc: BaseException | None = None) -> None:
+def close_session(exc: BaseException | None = None) -> None:
+    """End the request's session: an uncommitted write is rolled back; a transaction that
+    only read ends with COMMIT, the same for the database, because psycopg forgets its
+    prepared statements on every ROLLBACK and would plan each query again on every request."""
     session = g.pop("db_session", None)
-    if session is not None:
-        session.close()  # an uncommitted transaction is rolled back
+    if session is None:
+        return
+    try:
+        if exc is None and session.in_transaction() and not session.info.get("wrote"):
+            session.commit()
+    except SQLAlchemyError:
+        pass  # a broken connection: close() below rolls back what can be
+    finally:
+        session.close()
+
+
+def _note_writes(state: Any) -> None:
+    if not state.is_select:  # an ORM or plain-SQL statement that may write
+        state.session.info["wrote"] = True
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info["wrote"] = True

@@ -84,8 +84,8 @@ def verify_key(session: Session, presented: str, *, now: datetime | None = None
                ) -> ApiKey | None:
     """The live key row ``presented`` belongs to, or None (malformed, unknown or revoked).
 
-    Never raises for bad input. May stamp ``last_used_at`` (at most once a minute): the caller
-    commits, or rolls back to skip that write.
+    Never raises for bad input. May stamp ``last_used_at`` (at most once a minute), left
+    pending in the session: the caller commits it, or rolls back to skip that write.
     """
     prefix = parse_key(presented)
     if prefix is None:
@@ -99,8 +99,7 @@ def verify_key(session: Session, presented: str, *, now: datetime | None = None
         return None
     now = now or utcnow()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
-        row.last_used_at = now
-        session.flush()
+        row.last_used_at = now  # pending in the session (``session.dirty``) until it commits
     return row
 
 

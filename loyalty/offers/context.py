@@ -63,21 +63,30 @@ class CustomerContext:
     prediction_id: int | None = None
     explanation_id: int | None = None
     segment_id: int | None = None
+    # False until the favourite dishes are read (see ``add_favourites``): they are the one
+    # costly part of a context, and most offer decisions never look at them.
+    favourites_known: bool = True
 
     @property
     def predicted(self) -> bool:
         return self.prediction_id is not None
 
 
+FAVOURITE_FIELDS = frozenset({"favourite_dish", "favourite_category"})
+
+
 def build_contexts(session: Session, customer_ids: Sequence[int], *, now: datetime,
-                   settings: Settings) -> dict[int, CustomerContext]:
-    """Contexts for the given guests (unknown ids are left out), as of ``now`` (aware)."""
+                   settings: Settings, favourites: bool = True) -> dict[int, CustomerContext]:
+    """Contexts for the given guests (unknown ids are left out), as of ``now`` (aware).
+
+    ``favourites=False`` leaves the favourite dishes unread (None) until ``add_favourites``.
+    """
     ids = list(dict.fromkeys(int(c) for c in customer_ids))
     if not ids:
         return {}
     params = {"ids": ids, "now": now, "year_ago": now - timedelta(days=365)}
     rows = {row.Customer.id: row for row in session.execute(_CONTEXT, params)}
-    favourites = _favourites(session, ids, now)
+    dishes = _favourites(session, ids, now) if favourites else {}
 
     local_today = now.astimezone(settings.tz).date()
     out: dict[int, CustomerContext] = {}
@@ -92,10 +101,6 @@ def build_contexts(session: Session, customer_ids: Sequence[int], *, now: dateti
         reason_codes = (row.reason_codes or {}) if explained else {}
         features.pop("visit_history", None)
         last_visit, spend_year = _last_visit(row.last_visit), float(row.spend_year or 0.0)
-        favs = favourites.get(cid, {})
-        by_category = {cat: dish for cat, (dish, _) in favs.items()}
-        favourite = max(favs.values(), key=lambda dq: dq[1], default=(None, 0))[0]
-        favourite_category = next((c for c, (d, _) in favs.items() if d == favourite), None)
         tier = account.tier if account is not None else "bronze"
         next_tier, to_next = _next_tier(spend_year, settings.tier_thresholds)
         day_part = _usual_day_part(features)
@@ -118,16 +123,12 @@ def build_contexts(session: Session, customer_ids: Sequence[int], *, now: dateti
             "month": local_today.month,
             "weekday": WEEKDAYS[local_today.weekday()],
             "usual_day_part": day_part,
-            "favourite_dish": favourite,
-            "favourite_category": favourite_category,
             "language": customer.language,
             "marketing_opt_in": bool(customer.marketing_opt_in),
         }
         lang = customer.language if customer.language in DAY_PART_WORDS else "en"
         slots = {
             "first_name": customer.first_name,
-            "favourite_dish": favourite,
-            "favourite_category": favourite_category,
             "usual_day_part": DAY_PART_WORDS[lang].get(day_part) if day_part else None,
             "tier": TIER_WORDS.get(tier, tier),
             "next_tier": TIER_WORDS.get(next_tier) if next_tier else None,
@@ -138,17 +139,37 @@ def build_contexts(session: Session, customer_ids: Sequence[int], *, now: dateti
             "monetary_avg": features.get("monetary_avg"),
             "frequency_90d": features.get("frequency_90d"),
             "tier": tier,
-            "favourite_dish": favourite,
-            "favourites_by_category": by_category,
         }
         reasons = {language: line for language in ("en", "es")
                    if (line := (reason_codes.get(language) or {}).get("line"))}
-        out[cid] = CustomerContext(
+        ctx = out[cid] = CustomerContext(
             customer_id=cid, language=lang, values=values, slots=slots,
             reward_inputs=reward_inputs, reasons=reasons,
             prediction_id=row.prediction_id, explanation_id=row.explanation_id,
             segment_id=row.segment_id)
+        _set_favourites(ctx, dishes.get(cid, {}), known=favourites)
     return out
+
+
+def add_favourites(session: Session, contexts: Sequence[CustomerContext], *,
+                   now: datetime) -> None:
+    """Read the favourite dishes of the contexts built without them."""
+    missing = [ctx for ctx in contexts if not ctx.favourites_known]
+    if missing:
+        dishes = _favourites(session, [ctx.customer_id for ctx in missing], now)
+        for ctx in missing:
+            _set_favourites(ctx, dishes.get(ctx.customer_id, {}), known=True)
+
+
+def _set_favourites(ctx: CustomerContext, favs: dict[str, tuple[str, float]], *,
+                    known: bool) -> None:
+    favourite = max(favs.values(), key=lambda dq: dq[1], default=(None, 0))[0]
+    category = next((c for c, (d, _) in favs.items() if d == favourite), None)
+    ctx.values.update(favourite_dish=favourite, favourite_category=category)
+    ctx.slots.update(favourite_dish=favourite, favourite_category=category)
+    ctx.reward_inputs.update(favourite_dish=favourite, favourites_by_category={
+        cat: dish for cat, (dish, _) in favs.items()})
+    ctx.favourites_known = known
 
 
 # The statements are built once: building a select costs more than running it for one guest,

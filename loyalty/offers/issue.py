@@ -46,8 +46,13 @@ from loyalty.config import Settings
 from loyalty.db import serialised_writes
 from loyalty.errors import LoyaltyError, NotFoundError, RuleValidationError
 from loyalty.models import Customer, MenuItem, Offer, Prediction, RewardRule, utcnow
-from loyalty.offers.context import CustomerContext, build_contexts
-from loyalty.rules.conditions import evaluate
+from loyalty.offers.context import (
+    FAVOURITE_FIELDS,
+    CustomerContext,
+    add_favourites,
+    build_contexts,
+)
+from loyalty.rules.conditions import evaluate, fields_used
 from loyalty.rules.rewards import MenuEntry, resolve_reward
 from loyalty.rules.templates import render
 
@@ -167,8 +172,9 @@ def issue_offer(engine: Engine, customer_id: int, *, settings: Settings,
                 session: Session | None = None) -> IssueResult:
     """Give one guest their offer now (or say why not). Commits its own transaction.
 
-    ``session``: one to do the reads in (a server's request session); the offer is always
-    written in a transaction of its own.
+    ``session``: one to do the reads in (a server's request session). The offer is always
+    written in a transaction of its own, on another connection, so ``session`` must hold no
+    uncommitted write (on SQLite that write's lock would make this one wait).
 
     ``book``: rules and menu loaded earlier (a server keeps one per worker for a few seconds).
     An offer is only written from rules still active under the guest's lock (the active set is
@@ -216,6 +222,7 @@ class _Issuer:
         self.book = book or RuleBook.load(engine)
         self.rules = self.book.rules_at(now)
         self.rule_names = {r.id: r.name for r in self.rules}
+        self._fields_used: dict[int, set[str]] = {}
 
     def issue_one(self, customer_id: int, *, session: Session | None = None) -> IssueResult:
         # Held offers and the minimum gap are settled from the guest's offers alone: the
@@ -226,7 +233,7 @@ class _Issuer:
             if found is not None:
                 return found
             contexts = build_contexts(reads, [customer_id], now=self.now,
-                                      settings=self.settings)
+                                      settings=self.settings, favourites=False)
             if customer_id not in contexts:
                 raise NotFoundError(f"no customer with id {customer_id}")
             return self.issue(contexts[customer_id], history=history, session=reads)
@@ -244,8 +251,7 @@ class _Issuer:
             found = self._decide(reads, ctx, self.rules, history, locked=False)
             if isinstance(found, IssueResult):
                 return found
-            if session is not None:
-                session.rollback()  # end the caller's read before waiting for the lock
+            add_favourites(reads, [ctx], now=self.now)  # the reward or message may need them
         with serialised_writes(self.engine), \
                 Session(self.engine, expire_on_commit=False) as tx, tx.begin():
             if not lock_customer(tx, ctx.customer_id):
@@ -306,6 +312,8 @@ class _Issuer:
                  history: Sequence[Offer], *, locked: bool = True) -> str | None:
         if rule.segment_id is not None and rule.segment_id != ctx.segment_id:
             return "segment"
+        if not ctx.favourites_known and FAVOURITE_FIELDS & self._fields(rule):
+            add_favourites(session, [ctx], now=self.now)
         try:
             if not evaluate(rule.conditions, ctx.values):
                 return "conditions"
@@ -331,10 +339,16 @@ class _Issuer:
             if rule.max_offers is not None and count >= rule.max_offers:
                 return "rule's offer cap"
             if rule.budget_limit is not None:
+                add_favourites(session, [ctx], now=self.now)
                 expected = self._resolve(rule, ctx).expected_cost
                 if float(cost) + expected > float(rule.budget_limit) + 1e-9:
                     return "rule's budget"
         return None
+
+    def _fields(self, rule: RewardRule) -> set[str]:
+        if rule.id not in self._fields_used:
+            self._fields_used[rule.id] = fields_used(rule.conditions)
+        return self._fields_used[rule.id]
 
     def _resolve(self, rule: RewardRule, ctx: CustomerContext) -> Any:
         return resolve_reward(rule.reward, ctx.reward_inputs, self.book.menu,

@@ -105,6 +105,20 @@ def test_no_match_and_segment_restriction(engine, world, settings):
     assert result.offer is None and result.reason == "no rule matches"
 
 
+def test_favourite_dishes_are_read_when_a_rule_tests_them(engine, world, settings):
+    # A single lookup reads the favourites only when a rule's conditions test them (or an
+    # offer is written): the decision must be the same as with them read up front.
+    add_rules(engine, rule_doc("picarones-fans", conditions={
+        "field": "favourite_category", "op": "==", "value": "dessert"}))
+    risky, loyal = world["customers"][0], world["customers"][1]
+    given = issue_offer(engine, risky, settings=settings, now=NOW)
+    assert given.issued and given.offer.rule_id is not None
+    with Session(engine) as s:
+        ctx = build_contexts(s, [loyal], now=NOW, settings=settings)[loyal]
+    expected = ctx.values["favourite_category"] == "dessert"
+    assert issue_offer(engine, loyal, settings=settings, now=NOW).issued == expected
+
+
 def test_unknown_guest_is_not_found(engine, world, settings):
     add_rules(engine, rule_doc("winback"))
     with pytest.raises(NotFoundError):
