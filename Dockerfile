@@ -40,5 +40,5 @@ VOLUME ["/app/var"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
-# Migrate (a no-op when current), then gunicorn with two workers per core.
+# Migrate (a no-op when current), then gunicorn: sync workers, one per core plus one.
 CMD ["sh", "-c", "loyalty db upgrade && exec loyalty serve --host 0.0.0.0 --port 8000"]
