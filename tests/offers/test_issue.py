@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from loyalty.config import Settings
 from loyalty.db import make_engine
+from loyalty.errors import NotFoundError
 from loyalty.models import Offer
 from loyalty.offers.context import build_contexts
-from loyalty.errors import NotFoundError
 from loyalty.offers.issue import (
     RuleBook,
     current_offer,
