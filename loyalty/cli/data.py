@@ -175,6 +175,6 @@ def demo(ctx: click.Context, customers: int, seed: int, train_reviews: int, serv
     for line in access.lines(f"http://127.0.0.1:{port}"):
         click.echo(line)
     if serve:
-        ctx.invoke(serve_command, host="127.0.0.1", port=port, workers=None, threads=4)
+        ctx.invoke(serve_command, host="127.0.0.1", port=port)  # `loyalty serve`'s defaults
 
 
