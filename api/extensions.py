@@ -27,6 +27,8 @@ class Database:
         self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         event.listen(self.sessions, "do_orm_execute", _note_writes)
         event.listen(self.sessions, "after_flush", _note_flush)
+        for ended in ("after_commit", "after_rollback"):  # a new transaction wrote nothing yet
+            event.listen(self.sessions, ended, _forget_writes)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -134,3 +136,7 @@ def _note_writes(state: Any) -> None:
 
 def _note_flush(session: Session, _context: Any) -> None:
     session.info["wrote"] = True
+
+
+def _forget_writes(session: Session) -> None:
+    session.info.pop("wrote", None)

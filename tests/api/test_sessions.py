@@ -51,3 +51,13 @@ def test_an_error_rolls_back(app, engine):
         db_session().execute(select(Location.id)).all()
         close_session(RuntimeError("boom"))
     assert "commit" not in seen
+
+
+def test_reads_after_a_committed_write_end_with_commit(app, engine):
+    with app.test_request_context():
+        db_session().add(Location(name="Saved", source="test", external_id="saved"))
+        db_session().commit()
+        seen = ends(app)
+        db_session().execute(select(Location.id)).all()
+        close_session(None)
+    assert seen[:1] == ["commit"]
