@@ -169,3 +169,18 @@ def test_export_options_and_failure(tiny_model: Path, tmp_path: Path) -> None:
     with pytest.raises(OnnxExportError, match="differs from torch"):
         export_onnx(folder, quantize=False, tolerance=-1.0)  # no export can pass this
     assert list((folder / "onnx").iterdir()) == []  # nothing half-written left behind
+
+
+def test_int8_keeps_the_first_feed_forward_output_in_fp32(exported: Path) -> None:
+    import onnx
+
+    report = json.loads((exported / "onnx" / "export.json").read_text())
+    kept = report["int8_fp32_nodes"]
+    assert kept and all("layer.0/output/dense" in name for name in kept)
+    graph = onnx.load(str(exported / "onnx" / "model-int8.onnx")).graph
+    ops = {node.name: node.op_type for node in graph.node}
+    assert all(ops[name] == "MatMul" for name in kept)  # untouched float MatMuls
+    assert any(op in ("MatMulInteger", "DynamicQuantizeMatMul") for op in ops.values())
+    # The embedding tables stay float: quantizing them saves no time and costs agreement.
+    assert not any(op == "DequantizeLinear" for op in ops.values())
+
