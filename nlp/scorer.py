@@ -33,7 +33,7 @@ Design:
 - **int8 with a re-check.** Dynamic int8 moves the logits a little (up to ~0.7 on the
   fine-tuned MiniLM), which flips the label of borderline windows only. With the int8 backend
   every window whose two best logits are within ``recheck_margin`` is scored again by the
-  fp32 graph, so labels match fp32 on 99.9% of reviews at int8 speed (see nlp.fast).
+  fp32 graph, so labels match fp32 on 99.8% of reviews at int8 speed (see nlp.fast).
 - **Defined results.** Blank text (whitespace, invisible characters, punctuation only) is
   neutral with probabilities (0, 1, 0), score 0, ``chunks=0``, note "empty", without a model
   call. Emoji-only text is scored as words (`nlp.text.emoji_to_words`), note "emoji-only".
@@ -410,9 +410,18 @@ class SentimentScorer:
         chunks = np.zeros(n, dtype=np.int64)
         notes: list[str | None] = [None] * n
         todo: list[tuple[int, str]] = []
+        # Reviews repeat ("Good food", "Nice"): 4% of a sample of 1,000 Zomato reviews are
+        # copies of another. Each distinct text is scored once and its result copied.
+        first: dict[str, int] = {}
+        copies: list[tuple[int, int]] = []
         for i, raw in enumerate(items):
             text, notes[i] = self._prepare(raw)
-            if text is not None:
+            if text is None:
+                continue
+            if text in first:
+                copies.append((i, first[text]))
+            else:
+                first[text] = i
                 todo.append((i, text))
         if not todo:
             return proba, chunks, notes
@@ -459,4 +468,6 @@ class SentimentScorer:
         scored = totals > 0
         proba[scored] = sums[scored] / totals[scored, None]
         proba[scored] /= proba[scored].sum(axis=1, keepdims=True)
+        for i, j in copies:
+            proba[i], chunks[i], notes[i] = proba[j], chunks[j], notes[j]
         return proba, chunks, notes

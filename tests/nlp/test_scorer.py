@@ -238,3 +238,22 @@ def test_sentences_english_and_spanish() -> None:
     assert sentences('He said "great food." Then left.') == ['He said "great food."',
                                                               "Then left."]
     assert sentences("") == [] and sentences("  \n ") == []
+
+
+def test_repeated_texts_are_scored_once(scorer: SentimentScorer, monkeypatch) -> None:
+    long = "The biryani was flavourful. " * 200  # several windows, and a note
+    texts = ["Good food", "Nice", "Good food", long, "  Good   food ", long, "😍😍", "😍😍"]
+    seen: list[int] = []
+    batch_arrays = scorer._batch_arrays
+
+    def counting(windows):
+        seen.append(len(windows))
+        return batch_arrays(windows)
+
+    monkeypatch.setattr(scorer, "_batch_arrays", counting)
+    results = scorer.score(texts)
+    distinct = scorer.score(["Good food", "Nice", long, "😍😍"])
+    assert sum(seen) == 2 * sum(s.chunks for s in distinct)  # each distinct text once a call
+    for i, j in [(0, 0), (1, 1), (2, 0), (3, 2), (4, 0), (5, 2), (6, 3), (7, 3)]:
+        assert results[i] == distinct[j]
+    assert results[5].note.startswith("long:") and results[7].note == "emoji-only"
