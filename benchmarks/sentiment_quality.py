@@ -28,7 +28,7 @@ from nlp.data import load_reviews, split
 from nlp.evaluate import compare
 from nlp.labels import LABELS
 from nlp.scorer import SentimentScorer
-from nlp.train import TrainConfig, fine_tune
+from nlp.train import HEAD_INIT, TrainConfig, fine_tune
 
 GOALS = {"yelp_binary_accuracy": 0.93, "zomato_macro_f1": 0.72, "margin_over_vader": 0.10}
 
@@ -41,6 +41,8 @@ def main() -> None:
                         help="an already fine-tuned folder (trained on the same split, seed)")
     parser.add_argument("--out", type=Path, default=Path("var/models/bench-sentiment"))
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--head-init", choices=HEAD_INIT, default=TrainConfig.head_init)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads for training (1 is fastest on 2 vCPUs)")
@@ -57,8 +59,10 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         started = time.perf_counter()
-        result = fine_tune(data, args.out, TrainConfig(epochs=args.epochs, seed=args.seed),
-                           progress=True, data_description=zomato.describe())
+        config = TrainConfig(epochs=args.epochs, learning_rate=args.learning_rate,
+                             head_init=args.head_init, seed=args.seed)
+        result = fine_tune(data, args.out, config, progress=True,
+                           data_description=zomato.describe())
         model_dir = result.path
         print(f"fine-tuned in {time.perf_counter() - started:.0f}s on {result.metrics['device']}"
               f" (best epoch {result.metrics['best_epoch']}) -> {model_dir}")

@@ -79,7 +79,8 @@ class TrainOutcome:
 def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text_col: str,
                     rating_col: str | None, label_col: str | None, binary: bool = False,
                     base_model: Path | None = None, epochs: int = 4, batch_size: int = 32,
-                    max_length: int = 128, learning_rate: float = 5e-5, seed: int = 0,
+                    max_length: int = 128, learning_rate: float = 5e-5,
+                    head_init: str = "random", seed: int = 0,
                     max_rows: int | None = None, promote: bool = True, onnx: bool = True,
                     progress: bool = False) -> TrainOutcome:
     """Fine-tune on ``data_path``, save under the model directory, register the version."""
@@ -91,7 +92,8 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
     version = registry.new_version()
     out = registry.artifact_dir(settings.model_dir, registry.SENTIMENT, version)
     config = TrainConfig(base_model=base_model, epochs=epochs, batch_size=batch_size,
-                         max_length=max_length, learning_rate=learning_rate, seed=seed)
+                         max_length=max_length, learning_rate=learning_rate,
+                         head_init=head_init, seed=seed)
     description = loaded.describe() + (f"; sampled to {max_rows:,} rows" if max_rows else "")
     import torch
 
@@ -106,7 +108,8 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
             metrics={**metrics, "test_macro_f1": metrics.get("test", {}).get("macro_f1")},
             params={"base_model": str(config.base_model or "packaged MiniLM"),
                     "epochs": epochs, "batch_size": batch_size, "max_length": max_length,
-                    "learning_rate": learning_rate, "data": asdict(spec)},
+                    "learning_rate": learning_rate, "head_init": head_init,
+                    "data": asdict(spec)},
             features={"labels": list(LABELS)}, seed=seed,
         )
         promoted, reason = (registry.promote_if_not_worse(session, row, "test_macro_f1")

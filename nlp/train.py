@@ -48,6 +48,7 @@ from nlp.card import write_model_card
 from nlp.labels import ID2LABEL, LABEL2ID, LABELS
 
 CLASS_WEIGHTING = ("balanced", "none")
+HEAD_INIT = ("random", "probe")
 
 
 @dataclass
@@ -60,7 +61,9 @@ class TrainConfig:
     "balanced" weighs the cross-entropy by inverse class frequency in the training split,
     "none" does not. ``device``: "auto" (CUDA when available, else CPU), "cpu", "cuda", ...
     ``max_steps``: cut every epoch after this many optimiser steps (tests, timing runs);
-    None trains on the whole training split each epoch.
+    None trains on the whole training split each epoch. ``head_init``: "probe" starts the
+    classifier from a logistic regression fitted on the frozen base model's pooled outputs
+    (`probe_head`), "random" from the usual random weights.
     """
 
     base_model: str | Path | None = None
@@ -76,6 +79,7 @@ class TrainConfig:
     device: str = "auto"
     max_steps: int | None = None
     max_grad_norm: float = 1.0
+    head_init: str = "random"
 
     def __post_init__(self) -> None:
         problems = []
@@ -100,6 +104,8 @@ class TrainConfig:
             problems.append(f"max_steps must be >= 1 or None, got {self.max_steps}")
         if self.max_grad_norm <= 0:
             problems.append(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
+        if self.head_init not in HEAD_INIT:
+            problems.append(f"head_init must be one of {HEAD_INIT}, got {self.head_init!r}")
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
@@ -151,6 +157,8 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     if config.max_steps is not None:
         steps_per_epoch = min(steps_per_epoch, config.max_steps)
     total_steps = steps_per_epoch * config.epochs
+    if config.head_init == "probe":
+        probe_head(model, tokenizer, data["train"], weights, config, device)
     optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay),
                                   lr=config.learning_rate)
     scheduler = get_linear_schedule_with_warmup(
@@ -342,6 +350,55 @@ def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[
         (no_decay if is_norm_or_bias else decay).append(parameter)
     return [{"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0}]
+
+
+@torch.inference_mode()
+def _pooled_features(model: torch.nn.Module, tokenizer: Any, texts: list[str], batch_size: int,
+                     max_length: int, device: torch.device) -> np.ndarray:
+    model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    features = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
+                            max_length=max_length, return_tensors="pt").to(device)
+        features[chunk] = model.base_model(**encoded).pooler_output.float().cpu().numpy()
+    return features
+
+
+def probe_head(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
+               class_weight: list[float], config: TrainConfig, device: torch.device) -> None:
+    """Start the classifier from a linear probe instead of random weights ("LP-FT").
+
+    A multinomial logistic regression is fitted on the frozen model's pooled outputs and
+    copied into the head. Fine-tuning from a random head first pushes large, random
+    gradients into the pre-trained layers and distorts the features that carry over to
+    other domains (Kumar et al., 2022); from a fitted head it only refines them.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear) or head.out_features != len(LABELS):
+        raise ValueError("head_init='probe' needs a BERT-style head (one Linear classifier "
+                         "on the pooled output)")
+    features = _pooled_features(model, tokenizer, list(train["text"]), 2 * config.batch_size,
+                                config.max_length, device)
+    labels = np.asarray(train["label"])
+    present = np.unique(labels)
+    weights = ({int(c): class_weight[int(c)] for c in present}
+               if config.class_weighting == "balanced" else None)
+    probe = LogisticRegression(C=1.0, max_iter=2000, class_weight=weights)
+    probe.fit(features, labels)
+    fitted_coef, fitted_bias = probe.coef_, probe.intercept_
+    if len(probe.classes_) == 2:  # scikit-learn keeps one row for two classes
+        fitted_coef = np.vstack([-fitted_coef / 2, fitted_coef / 2])
+        fitted_bias = np.array([-fitted_bias[0] / 2, fitted_bias[0] / 2])
+    coef = np.zeros((len(LABELS), features.shape[1]), dtype=np.float32)
+    bias = np.zeros(len(LABELS), dtype=np.float32)
+    coef[probe.classes_], bias[probe.classes_] = fitted_coef, fitted_bias
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(coef))
+        head.bias.copy_(torch.from_numpy(bias))
 
 
 def _check_data(data: datasets.DatasetDict) -> None:

@@ -60,11 +60,12 @@ def test_train_registers_and_promotes_and_evaluate_uses_the_same_rows(engine, se
     data = _reviews_csv(tmp_path / "reviews.csv")
     outcome = train_sentiment(engine, settings, data, text_col="text", rating_col="rating",
                               label_col=None, base_model=tiny_model, epochs=1, batch_size=8,
-                              onnx=False)
+                              head_init="probe", onnx=False)
     assert outcome.promoted and (outcome.path / "model_card.md").is_file()
     with Session(engine) as session:
         row = registry.production(session, registry.SENTIMENT)
         assert row.version == outcome.version and row.path == str(outcome.path)
+        assert row.params["head_init"] == "probe"
         assert row.metrics["test_macro_f1"] == outcome.metrics["test"]["macro_f1"]
 
     report = evaluate_sentiment(outcome.path, data, text_col="text", rating_col="rating",

@@ -46,6 +46,10 @@ def _check_columns(rating_col: str | None, label_col: str | None) -> None:
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 1024))
 @click.option("--max-length", default=128, show_default=True, type=click.IntRange(16, 512))
 @click.option("--learning-rate", default=5e-5, show_default=True, type=float)
+@click.option("--head-init", type=click.Choice(["random", "probe"]), default="random",
+              show_default=True,
+              help="Start the classifier from a linear probe of the base model (keeps more "
+                   "of what it knows, scores better on other domains) or at random.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--max-rows", default=None, type=click.IntRange(10),
               help="Train on a stratified sample of this many rows (quick runs).")
@@ -56,7 +60,7 @@ def _check_columns(rating_col: str | None, label_col: str | None) -> None:
 @pass_app
 def train(app: App, data_path: Path, text_col: str, rating_col: str | None,
           label_col: str | None, binary: bool, base_model: Path | None, epochs: int,
-          batch_size: int, max_length: int, learning_rate: float, seed: int,
+          batch_size: int, max_length: int, learning_rate: float, head_init: str, seed: int,
           max_rows: int | None, promote: bool, onnx: bool) -> None:
     """Fine-tune a 3-class sentiment classifier and register it as a model version."""
     from loyalty.sentiment import train_sentiment
@@ -66,7 +70,8 @@ def train(app: App, data_path: Path, text_col: str, rating_col: str | None,
         app.migrated_engine(), app.settings, data_path, text_col=text_col,
         rating_col=rating_col, label_col=label_col, binary=binary, base_model=base_model,
         epochs=epochs, batch_size=batch_size, max_length=max_length,
-        learning_rate=learning_rate, seed=seed, max_rows=max_rows, promote=promote,
+        learning_rate=learning_rate, head_init=head_init, seed=seed, max_rows=max_rows,
+        promote=promote,
         onnx=onnx, progress=sys.stderr.isatty(),
     )
     for line in result.lines():

@@ -232,3 +232,37 @@ def test_bad_config_and_data_are_refused(small_data: datasets.DatasetDict, tiny_
     with pytest.raises(ValueError, match="'validation' split"):
         fine_tune(no_validation, tmp_path / "m", config(tiny_model), progress=False)
     assert not (tmp_path / "m").exists()
+
+
+def test_probe_head_starts_from_a_fitted_linear_probe(small_data: datasets.DatasetDict,
+                                                      tiny_model: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from nlp.train import _pooled_features, probe_head
+
+    cfg = config(tiny_model, head_init="probe")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model, local_files_only=True)
+    train = small_data["train"]
+    weights = class_weights(train["label"])
+    probe_head(model, tokenizer, train, weights, cfg, torch.device("cpu"))
+
+    features = _pooled_features(model, tokenizer, list(train["text"]), 8, 32,
+                                torch.device("cpu"))
+    reference = LogisticRegression(C=1.0, max_iter=2000, class_weight=dict(enumerate(weights)))
+    reference.fit(features, np.asarray(train["label"]))
+    with torch.no_grad():
+        logits = model.classifier(torch.from_numpy(features)).numpy()
+    # The head now is the probe: same decision function on the frozen features.
+    np.testing.assert_allclose(logits, reference.decision_function(features), atol=1e-4)
+    assert list(logits.argmax(axis=1)) == list(reference.predict(features))
+
+
+def test_fine_tune_with_a_probed_head(small_data: datasets.DatasetDict, tiny_model: Path,
+                                      tmp_path: Path) -> None:
+    result = fine_tune(small_data, tmp_path / "probed", config(tiny_model, head_init="probe"),
+                       progress=False)
+    assert result.metrics["epochs_run"] == 2
+    assert read_training_info(result.path)["hyperparameters"]["head_init"] == "probe"
+    with pytest.raises(ValueError, match="head_init"):
+        TrainConfig(head_init="zeros")
