@@ -2,9 +2,9 @@
 
 Measured in the same run on the same Zomato reviews: `transformers.pipeline("text-
 classification")` called one review at a time (the baseline), then `SentimentScorer` with the
-torch, ONNX and int8 ONNX backends. Each method runs in a fresh process so its peak memory
-(max RSS) is its own. Also reports the review length distribution and each backend's label
-agreement with torch.
+torch, ONNX and int8 ONNX backends (int8 with its fp32 re-check of borderline windows, and
+without it). Each method runs in a fresh process so its peak memory (max RSS) is its own.
+Also reports the review length distribution and each backend's label agreement with torch.
 
     .venv/bin/python benchmarks/sentiment_speed.py --model var/models/bench-sentiment
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-METHODS = ("pipeline, one at a time", "torch", "onnx", "onnx-int8")
+METHODS = ("pipeline, one at a time", "torch", "onnx", "onnx-int8", "onnx-int8, no re-check")
 
 
 def _texts(data_dir: Path, n: int, seed: int) -> list[str]:
@@ -47,7 +47,9 @@ def _measure(method: str, model: Path, texts: list[str]) -> dict:
     else:
         from nlp.scorer import SentimentScorer
 
-        scorer = SentimentScorer(model, backend=method, threads=2)
+        backend, _, variant = method.partition(", ")
+        scorer = SentimentScorer(model, backend=backend, threads=2,
+                                 recheck_margin=0 if variant == "no re-check" else None)
         scorer.predict(texts[:2])
         start = time.perf_counter()
         labels = scorer.predict(texts)
@@ -64,6 +66,8 @@ def main() -> None:
                         default=Path(os.environ.get("LOYALTY_SHARED_DATA", "../shared/data")))
     parser.add_argument("--reviews", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="run every method this many times, interleaved; report medians")
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     texts = _texts(args.data_dir, args.reviews, args.seed)
@@ -81,29 +85,37 @@ def main() -> None:
     print(f"{len(texts):,} Zomato reviews; tokens per review: median {np.median(tokens):.0f}, "
           f"p90 {np.percentile(tokens, 90):.0f}, p99 {np.percentile(tokens, 99):.0f}, "
           f"max {tokens.max()}; {np.mean(tokens > 256):.1%} longer than the 256-token window")
-    results = {}
     available = {name for name, path in onnx_paths(args.model).items() if path.exists()}
-    for method in METHODS:
-        if method.startswith("onnx") and method not in available:
-            print(f"({method}: no export in {args.model}/onnx, skipped)")
-            continue
-        out = Path(f"/tmp/sentiment-speed-{os.getpid()}-{method.replace(' ', '_')}.json")
-        subprocess.run([sys.executable, __file__, "--model", str(args.model), "--data-dir",
-                        str(args.data_dir), "--reviews", str(args.reviews), "--seed",
-                        str(args.seed), "--child", method, str(out)], check=True)
-        results[method] = json.loads(out.read_text(encoding="utf-8"))
-        out.unlink()
-    base = results[METHODS[0]]
-    torch_labels = results["torch"]["labels"]
-    print("\n| method | reviews/s | x pipeline | labels = torch | peak memory (MB) |")
+    methods = [m for m in METHODS if not m.startswith("onnx") or m.partition(",")[0] in available]
+    for method in sorted(set(METHODS) - set(methods)):
+        print(f"({method}: no export in {args.model}/onnx, skipped)")
+    # Rounds, each running every method once, interleave the methods in time, so that a slow
+    # spell of this shared VM (seen: +-15% from one minute to the next) hits them alike.
+    runs: dict[str, list[dict]] = {m: [] for m in methods}
+    for round_ in range(1, args.rounds + 1):
+        print(f"round {round_} of {args.rounds} ...", file=sys.stderr)
+        for method in methods:
+            out = Path(f"/tmp/sentiment-speed-{os.getpid()}-{method.replace(' ', '_')}.json")
+            subprocess.run([sys.executable, __file__, "--model", str(args.model), "--data-dir",
+                            str(args.data_dir), "--reviews", str(args.reviews), "--seed",
+                            str(args.seed), "--child", method, str(out)], check=True)
+            runs[method].append(json.loads(out.read_text(encoding="utf-8")))
+            out.unlink()
+    seconds = {m: float(np.median([r["seconds"] for r in rs])) for m, rs in runs.items()}
+    ratios = {m: [b["seconds"] / r["seconds"] for b, r in zip(runs[METHODS[0]], rs, strict=True)]
+              for m, rs in runs.items()}
+    torch_labels = runs["torch"][0]["labels"]
+    print(f"\nMedian of {args.rounds} rounds; x pipeline is the median of the per-round ratios "
+          "(lowest-highest).\n")
+    print("| method | reviews/s | x pipeline | labels = torch | peak memory (MB) |")
     print("|---|---:|---:|---:|---:|")
-    for method, r in results.items():
-        rate = len(texts) / r["seconds"]
-        agree = np.mean([a.lower() == b for a, b in zip(r["labels"], torch_labels,
+    for method, rs in runs.items():
+        agree = np.mean([a.lower() == b for a, b in zip(rs[0]["labels"], torch_labels,
                                                           strict=True)])
-        print(f"| {method} | {rate:,.1f} | {base['seconds'] / r['seconds']:.1f}x | "
-              f"{agree:.1%} | {r['peak_mb']:,.0f} |")
-
+        spread = f" ({min(ratios[method]):.1f}-{max(ratios[method]):.1f})" if len(rs) > 1 else ""
+        print(f"| {method} | {len(texts) / seconds[method]:,.1f} | "
+              f"{np.median(ratios[method]):.1f}x{spread} | {agree:.1%} | "
+              f"{max(r['peak_mb'] for r in rs):,.0f} |")
 
 if __name__ == "__main__":
     main()
