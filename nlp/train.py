@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,21 +293,25 @@ def _scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
-@torch.inference_mode()
-def _predict_proba(model: torch.nn.Module, tokenizer: Any, texts: list[str],
-                   batch_size: int = 64, max_length: int = 128,
-                   device: str | torch.device = "cpu") -> np.ndarray:
-    """Class probabilities, one row per text, columns in LABELS order (for evaluation).
-
-    Texts are batched by length so little padding is computed; rows come back in input order.
-    """
-    model.eval()
+def _length_batches(tokenizer: Any, texts: list[str], batch_size: int, max_length: int,
+                    device: str | torch.device) -> Iterator[tuple[list[int], Any]]:
+    """(row indices, encoded batch) over ``texts`` sorted by length, so little is padded."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
                             max_length=max_length, return_tensors="pt").to(device)
+        yield chunk, encoded
+
+
+@torch.inference_mode()
+def _predict_proba(model: torch.nn.Module, tokenizer: Any, texts: list[str],
+                   batch_size: int = 64, max_length: int = 128,
+                   device: str | torch.device = "cpu") -> np.ndarray:
+    """Class probabilities, one row per text, columns in LABELS order (for evaluation)."""
+    model.eval()
+    probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+    for chunk, encoded in _length_batches(tokenizer, texts, batch_size, max_length, device):
         logits = model(**encoded).logits
         probabilities[chunk] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     return probabilities
@@ -354,14 +359,11 @@ def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[
 
 @torch.inference_mode()
 def _pooled_features(model: torch.nn.Module, tokenizer: Any, texts: list[str], batch_size: int,
-                     max_length: int, device: torch.device) -> np.ndarray:
+                     max_length: int, device: str | torch.device) -> np.ndarray:
+    """The base model's pooled output ([CLS] through the pooler) per text: the head's input."""
     model.eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     features = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                            max_length=max_length, return_tensors="pt").to(device)
+    for chunk, encoded in _length_batches(tokenizer, texts, batch_size, max_length, device):
         features[chunk] = model.base_model(**encoded).pooler_output.float().cpu().numpy()
     return features
 

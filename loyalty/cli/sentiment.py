@@ -71,8 +71,7 @@ def train(app: App, data_path: Path, text_col: str, rating_col: str | None,
         rating_col=rating_col, label_col=label_col, binary=binary, base_model=base_model,
         epochs=epochs, batch_size=batch_size, max_length=max_length,
         learning_rate=learning_rate, head_init=head_init, seed=seed, max_rows=max_rows,
-        promote=promote,
-        onnx=onnx, progress=sys.stderr.isatty(),
+        promote=promote, onnx=onnx, progress=sys.stderr.isatty(),
     )
     for line in result.lines():
         click.echo(line)
