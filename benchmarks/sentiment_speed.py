@@ -90,7 +90,7 @@ def main() -> None:
     for method in sorted(set(METHODS) - set(methods)):
         print(f"({method}: no export in {args.model}/onnx, skipped)")
     # Rounds, each running every method once, interleave the methods in time, so that a slow
-    # spell of this shared VM (seen: +-15% from one minute to the next) hits them alike.
+    # spell of this shared VM (seen: 15-25% from one minute to the next) hits them alike.
     runs: dict[str, list[dict]] = {m: [] for m in methods}
     for round_ in range(1, args.rounds + 1):
         print(f"round {round_} of {args.rounds} ...", file=sys.stderr)
@@ -116,6 +116,7 @@ def main() -> None:
         print(f"| {method} | {len(texts) / seconds[method]:,.1f} | "
               f"{np.median(ratios[method]):.1f}x{spread} | {agree:.1%} | "
               f"{max(r['peak_mb'] for r in rs):,.0f} |")
+
 
 if __name__ == "__main__":
     main()

@@ -308,7 +308,7 @@ def _length_batches(tokenizer: Any, texts: list[str], batch_size: int, max_lengt
 def _predict_proba(model: torch.nn.Module, tokenizer: Any, texts: list[str],
                    batch_size: int = 64, max_length: int = 128,
                    device: str | torch.device = "cpu") -> np.ndarray:
-    """Class probabilities, one row per text, columns in LABELS order (for evaluation)."""
+    """Class probabilities, one row per text in input order, columns in LABELS order."""
     model.eval()
     probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
     for chunk, encoded in _length_batches(tokenizer, texts, batch_size, max_length, device):
@@ -386,9 +386,8 @@ def probe_head(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
     features = _pooled_features(model, tokenizer, list(train["text"]), 2 * config.batch_size,
                                 config.max_length, device)
     labels = np.asarray(train["label"])
-    present = np.unique(labels)
-    weights = ({int(c): class_weight[int(c)] for c in present}
-               if config.class_weighting == "balanced" else None)
+    # The same class weights as the fine-tuning loss (all 1 with class_weighting="none").
+    weights = {int(c): class_weight[int(c)] for c in np.unique(labels)}
     probe = LogisticRegression(C=1.0, max_iter=2000, class_weight=weights)
     probe.fit(features, labels)
     fitted_coef, fitted_bias = probe.coef_, probe.intercept_
