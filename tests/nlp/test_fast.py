@@ -61,6 +61,7 @@ def test_export_writes_checked_files(exported: Path) -> None:
     report = json.loads((onnx_dir / "export.json").read_text())
     assert report["max_abs_logit_diff"]["onnx"] < 1e-3
     assert report["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert report["last_layer"] == "first position only"
     assert is_stale(exported) is False
     assert (onnx_dir / "model-int8.onnx").stat().st_size < (onnx_dir / "model.onnx").stat().st_size
 
@@ -158,9 +159,10 @@ def test_export_options_and_failure(tiny_model: Path, tmp_path: Path) -> None:
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
     paths = export_onnx(folder, quantize=True, texts=TEXTS[:10] + ["", None],
-                        min_int8_agreement=1.01)
+                        min_int8_agreement=1.01, first_position=False)
     assert set(paths) == {"onnx", "report"}  # int8 measured, then left out
     report = json.loads(paths["report"].read_text())
+    assert report["last_layer"] == "every position"
     assert report["check_texts"] == 8 + 10
     assert "int8_left_out" in report and not (folder / "onnx" / "model-int8.onnx").exists()
     assert SentimentScorer(folder).backend_ == "onnx"
@@ -184,3 +186,36 @@ def test_int8_keeps_the_first_feed_forward_output_in_fp32(exported: Path) -> Non
     # The embedding tables stay float: quantizing them saved no time.
     assert not any(op == "DequantizeLinear" for op in ops.values())
 
+
+
+def test_first_position_copy_gives_the_same_logits(tiny_model: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from nlp.fast import first_position_copy
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        tiny_model, attn_implementation="eager").eval()
+    fast = first_position_copy(model)
+    assert fast is not None and fast is not model
+    assert type(model.bert.encoder.layer[-1]).__name__ == "BertLayer"  # the original is intact
+    batch = tokenizer(TEXTS[:12], padding=True, return_tensors="pt")  # padded: the mask matters
+    assert (batch["attention_mask"] == 0).any()
+    with torch.inference_mode():
+        torch.testing.assert_close(fast(**batch).logits, model(**batch).logits,
+                                   atol=1e-5, rtol=1e-4)
+        inner = {}
+        fast.bert.encoder.layer[-1].register_forward_hook(
+            lambda module, args, out: inner.update(shape=tuple(out.shape)))
+        fast(**batch)
+    assert inner["shape"] == (12, 1, model.config.hidden_size)  # one position computed
+
+
+def test_first_position_copy_declines_other_heads() -> None:
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from nlp.fast import first_position_copy
+
+    config = DistilBertConfig(vocab_size=50, dim=16, hidden_dim=32, n_layers=1, n_heads=2)
+    assert first_position_copy(DistilBertForSequenceClassification(config)) is None
