@@ -6,7 +6,7 @@ torch, ONNX and int8 ONNX backends (int8 with its fp32 re-check of borderline wi
 without it). Each method runs in a fresh process so its peak memory (max RSS) is its own.
 Also reports the review length distribution and each backend's label agreement with torch.
 
-    .venv/bin/python benchmarks/sentiment_speed.py --model var/models/bench-sentiment
+    .venv/bin/python benchmarks/sentiment_speed.py --model var/models/bench-sentiment --rounds 7
 """
 
 from __future__ import annotations
