@@ -408,7 +408,7 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
                 return self.inner(**dict(zip(names, args, strict=True))).logits
 
         traced = first_position_copy(model) if first_position else None
-        wrapper = _Positional(traced or model).eval()
+        wrapper = _Positional(model if traced is None else traced).eval()
         sample = _encode(tokenizer, list(CHECK_TEXTS[:2]), names)  # padded: the mask matters
         axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
         fp32_tmp = tmp_dir / FP32_NAME
