@@ -22,9 +22,12 @@ reversal) and the tier upgrade (back to the previous tier, when the card still h
 one). Control-group offers (``is_control``) are recorded for uplift only: they are never
 redeemed, and they expire like any other.
 
-The offer row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL) before its status is read, so
-two processes cannot redeem, or redeem and cancel, the same offer at once: the second waits and
-then sees the first one's result. Locks are taken offer first, then the loyalty account.
+Before it changes anything, a redemption or cancellation claims the offer with a conditional
+``UPDATE ... WHERE status = <the status it read>`` and goes on only if that matched the row. The
+write takes the row lock on PostgreSQL and the database's write lock on SQLite (where
+``SELECT ... FOR UPDATE`` locks nothing), so of several tills or processes acting on one offer
+at once exactly one goes on; the others wait, see the first one's result and get an
+OfferError. Locks are taken offer first, then the loyalty account.
 
 Functions take a Session and never commit: the caller owns the transaction.
 """
@@ -87,6 +90,7 @@ def redeem(session: Session, offer_ref: OfferRef, *, visit_id: int | None = None
                          "nothing to redeem")
     if offer.status != "issued":
         raise OfferError(_not_open(offer))
+    _claim(session, offer)
     if offer.expires_at <= now:
         offer.status = "expired"
         offer.updated_at = now
@@ -184,6 +188,7 @@ def _cancel(session: Session, offer: Offer, *, reason: str, now: datetime) -> li
     """Cancel a locked offer; the ledger reversals it wrote."""
     if offer.status in ("cancelled", "expired"):
         raise OfferError(_not_open(offer))
+    _claim(session, offer)
     was = offer.status
     reward = {**(offer.reward or {}), "cancel_reason": reason, "cancelled_from": was}
     entries: list[PointsEntry] = []
@@ -197,6 +202,20 @@ def _cancel(session: Session, offer: Offer, *, reason: str, now: datetime) -> li
     offer.updated_at = now
     session.flush()
     return entries
+
+
+def _claim(session: Session, offer: Offer) -> None:
+    """Lock the offer's row if it still has the status read, else OfferError with the new one.
+
+    The UPDATE writes the status it tests for, so it changes nothing: it only takes the write
+    lock, waiting for a transaction that holds it, and then matches the row as committed.
+    """
+    claimed = session.execute(
+        update(Offer).where(Offer.id == offer.id, Offer.status == offer.status)
+        .values(status=offer.status).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        session.refresh(offer)
+        raise OfferError(_not_open(offer))
 
 
 def _visit_for(session: Session, offer: Offer, visit_id: int | None) -> Visit | None:

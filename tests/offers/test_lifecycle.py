@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty.db import make_engine
 from loyalty.errors import NotFoundError, OfferError
 from loyalty.models import LoyaltyAccount, Offer, PointsEntry
 from loyalty.offers.lifecycle import cancel, expire_offers, redeem, return_visit
@@ -358,3 +361,49 @@ def test_two_processes_redeem_the_same_offer_once(engine):
     with Session(engine) as s:
         assert balance(s, customer_id) == 100
         assert len(s.scalars(select(PointsEntry)).all()) == 2
+
+
+def _till(url: str, codes: list[str], barrier, out_dir: str, n: int) -> None:
+    """One till in a process of its own: redeem each code once, write what it was told."""
+    import loyalty.offers.lifecycle as lifecycle
+
+    # Widen the gap between reading the offer and writing the redemption, so that without a
+    # conditional write two tills would both read "issued" and both be told "redeemed".
+    visit_for = lifecycle._visit_for
+    lifecycle._visit_for = lambda *a: (time.sleep(0.05), visit_for(*a))[1]
+    engine = make_engine(url)
+    told = []
+    for code in codes:
+        barrier.wait(timeout=60)
+        try:
+            with Session(engine) as s, s.begin():
+                redeem(s, code, now=LATER)
+            told.append(f"{code} redeemed")
+        except OfferError:
+            told.append(f"{code} refused")
+    engine.dispose()
+    Path(out_dir, f"till-{n}.txt").write_text("\n".join(told))
+
+
+def test_processes_redeeming_one_offer_are_told_redeemed_once(engine, db_url, tmp_path):
+    """Several processes redeem the same offers at once: exactly one till hears "redeemed"."""
+    with Session(engine) as s, s.begin():
+        codes = [offer_of(s, {"type": "percent_off", "percent": 10})[1].code for _ in range(4)]
+    ctx = mp.get_context("spawn")
+    tills = 4
+    barrier = ctx.Barrier(tills)
+    procs = [ctx.Process(target=_till, args=(db_url, codes, barrier, str(tmp_path), n))
+             for n in range(tills)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    told = [line for n in range(tills)
+            for line in (tmp_path / f"till-{n}.txt").read_text().splitlines()]
+    assert len(told) == tills * len(codes)
+    for code in codes:
+        assert told.count(f"{code} redeemed") == 1, told
+        assert told.count(f"{code} refused") == tills - 1
+    with Session(engine) as s:
+        assert {o.status for o in s.scalars(select(Offer))} == {"redeemed"}
