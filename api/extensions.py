@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, g
@@ -23,6 +22,7 @@ class Database:
     """One engine per worker process; one session per request, closed when it ends."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.engine: Engine = make_engine(settings.database_url)
         self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         event.listen(self.sessions, "do_orm_execute", _note_writes)
@@ -63,7 +63,8 @@ class Models:
             row = registry.production(session, registry.SENTIMENT)
             if row is None:
                 raise NotFoundError("no sentiment model in production: run `loyalty nlp train`")
-            path, version, version_id = Path(row.path), row.version, row.id
+            path = registry.resolve_path(self._database.settings, row)
+            version, version_id = row.version, row.id
         self._scorer = SentimentScorer(path)
         self.sentiment_version, self.sentiment_version_id = version, version_id
 

@@ -27,6 +27,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine, func, select
 
+from loyalty.config import Settings
+from loyalty.jobs import mark_interrupted
 from loyalty.models import Job, Offer, Review
 
 REQUESTS = Counter("loyalty_http_requests_total", "HTTP requests answered",
@@ -43,8 +45,9 @@ OFFERS_REDEEMED = Counter("loyalty_offers_redeemed_by_api_total", "Offers redeem
 class DatabaseCollector:
     """Figures read from the database when Prometheus scrapes."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.settings = settings
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         offers = GaugeMetricFamily("loyalty_offers", "Offers by status and group",
@@ -55,6 +58,8 @@ class DatabaseCollector:
                                  labels=["kind", "status"])
         progress = GaugeMetricFamily("loyalty_job_progress_ratio",
                                      "Share done of each running job", labels=["job", "kind"])
+        # A killed job must not be counted (or its progress shown) as running.
+        mark_interrupted(self.engine, self.settings)
         with self.engine.connect() as conn:
             for status, control, n in conn.execute(
                     select(Offer.status, Offer.is_control, func.count())
@@ -76,7 +81,7 @@ class DatabaseCollector:
         yield from (offers, sentiment, jobs, progress)
 
 
-def exposition(engine: Engine) -> Response:
+def exposition(engine: Engine, settings: Settings) -> Response:
     """The text exposition: this process's (or all workers') counters, then the database's."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         counters = CollectorRegistry()
@@ -84,7 +89,7 @@ def exposition(engine: Engine) -> Response:
     else:
         counters = REGISTRY
     database = CollectorRegistry(auto_describe=True)
-    database.register(DatabaseCollector(engine))
+    database.register(DatabaseCollector(engine, settings))
     body = generate_latest(counters) + generate_latest(database)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +41,11 @@ class Settings:
     offer_min_gap_days: int = 7
     point_value: float = 0.02
     staff_language: str = "en"
+    # A running job whose process cannot be looked up (it runs on another host) and that has
+    # written no progress (its heartbeat) for this long is taken for dead: shown as
+    # interrupted, and a worker puts a scoring job back in the queue. Jobs beat every few
+    # seconds; ten minutes leaves room for a slow step. On the same host the process is checked.
+    job_stale_minutes: int = 10
 
     def __post_init__(self) -> None:
         # Derived defaults are filled here so that overriding `home` moves all of them at once.
@@ -65,6 +71,8 @@ class Settings:
                               f"{self.staff_language!r}")
         if self.ingest_chunk_size < 1:
             raise ConfigError("LOYALTY_INGEST_CHUNK_SIZE must be at least 1")
+        if self.job_stale_minutes < 1:
+            raise ConfigError("LOYALTY_JOB_STALE_MINUTES must be at least 1")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -75,6 +83,10 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def job_stale_after(self) -> timedelta:
+        return timedelta(minutes=self.job_stale_minutes)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -5,7 +5,8 @@ the oldest one, runs it and records what it did::
 
     queued ──claim_next──► running ──finish──► succeeded
        ▲                      │  └─────fail──► failed   (one-line error)
-       └────requeue_stale─────┘  (no heartbeat for a while: the worker died)
+       │                      └──mark_interrupted──► interrupted   (its process is gone)
+       └────requeue_stale─────┘ ◄──────────────────────┘
 
 Claiming is atomic on both databases, so two workers never take the same job. On PostgreSQL the
 oldest queued row is read ``FOR UPDATE SKIP LOCKED`` (a second worker skips the row the first
@@ -14,17 +15,25 @@ as the transaction's first statement: a write takes the database's single write 
 reads, so the subquery sees every claim committed before it (see
 `loyalty.offers.issue.lock_customer`).
 
-A running job beats its heartbeat while it works (``score-reviews`` after every chunk). A job
-whose heartbeat is older than ``stale_after`` goes back to the queue with its progress and
-checkpoint kept; the work itself is resumable (``score-reviews`` scores only unscored reviews).
-A job requeued ``MAX_REQUEUES`` times (a job that kills its worker, say) fails instead of
-looping. Only the kinds this module runs are claimed or requeued: other batch work (imports)
-records itself in the same table and is left alone.
+Every running job records its owner (host, pid and, on Linux, the process's start time:
+`Owner`) and beats its heartbeat while it works (after every chunk). Listing or showing jobs
+and the `/metrics` scrape call `mark_interrupted`: a running job whose owner is gone (on this
+host: its pid is dead or now belongs to another process; on another host: no heartbeat for
+``Settings.job_stale_minutes``) becomes ``interrupted``, so a killed import no longer looks
+like it runs for ever. The worker's sweep, `requeue_stale`, puts the jobs of the kinds it runs
+back in the queue when they are interrupted, when their owner is gone, or when their heartbeat
+is older than the threshold (a hung worker), with progress and checkpoint kept; the work itself
+is resumable (``score-reviews`` scores only unscored reviews). A job requeued ``MAX_REQUEUES``
+times (a job that kills its worker, say) fails instead of looping. Other batch work (imports)
+records itself in the same table and is never requeued: an interrupted import is run again by
+a person.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,18 +42,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from loyalty import registry
 from loyalty.config import Settings
+from loyalty.db import serialised_writes
 from loyalty.errors import LoyaltyError, NotFoundError
 from loyalty.models import JOB_STATUSES, Job, ModelVersion, utcnow
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=10)
 SCORE_CHUNK = 256  # reviews per committed chunk (and heartbeat) of a score-reviews job
 MAX_REQUEUES = 3
 MAX_ERROR = 500
@@ -60,6 +69,133 @@ class JobKind:
     params: dict[str, type]
     run: Callable[[Engine, Settings, Job, Progress | None], dict[str, Any]]
 
+
+# --- who runs a job, and whether it still does ----------------------------------------------
+
+@dataclass(frozen=True)
+class Owner:
+    """The process running a job. ``process`` (Linux) is ``<boot id>/<pid namespace>/<start
+    time in clock ticks>``: pids are only comparable within one boot and one pid namespace, and
+    the start time tells the owner from a later process that was given the same pid."""
+
+    host: str
+    pid: int
+    process: str | None
+
+    @classmethod
+    def current(cls) -> Owner:
+        pid = os.getpid()  # asked each time: a forked worker is another owner
+        scope, stat = _pid_scope(), _proc_stat(pid)
+        process = None if scope is None or stat is None else f"{scope}/{stat[1]}"
+        return cls(_host(), pid, process)
+
+    def columns(self) -> dict[str, Any]:
+        """The owner's values for the `jobs` columns."""
+        return {"owner_host": self.host, "owner_pid": self.pid, "owner_process": self.process}
+
+
+def _host() -> str:
+    return socket.gethostname()[:255]
+
+
+def _pid_scope() -> str | None:
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        return f"{boot}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return None
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """State and start time of ``pid`` from /proc, or None when there is no such process."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+    fields = text.rpartition(")")[2].split()
+    return (fields[0], fields[19]) if len(fields) > 19 else None
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, run by another user
+        return True
+    return True
+
+
+def owner_gone(job: Any, *, stale_after: timedelta, now: datetime | None = None) -> str | None:
+    """Why the process that runs ``job`` (a `Job` or a row with its columns) is known to be
+    gone, in words; None while it may still be running.
+
+    A process on this host is looked up (its heartbeat does not matter: a live owner may be in
+    a long step); a process elsewhere, or one whose pid cannot be compared here (another pid
+    namespace or boot with the same host name), counts as gone once its heartbeat (or its start,
+    if it never beat) is older than ``stale_after``.
+    """
+    now = now or utcnow()
+    pid = job.owner_pid
+    if pid is not None and job.owner_host == _host():
+        here = _pid_scope()
+        scope, _, started = (job.owner_process or "").rpartition("/")
+        if here is not None and scope == here:
+            stat = _proc_stat(pid)
+            # A zombie (Z) or dying (X) process has stopped working but keeps its start time.
+            if stat is None or stat[0] in ("Z", "X") or stat[1] != started:
+                return f"its process {pid} on {job.owner_host} is gone"
+            return None
+        if here is None and job.owner_process is None:  # no /proc: the pid is all there is
+            return None if _pid_exists(pid) else f"its process {pid} on {job.owner_host} is gone"
+    last = job.heartbeat_at or job.started_at or job.created_at
+    if last is not None and now - last > stale_after:
+        where = f"process {pid} on {job.owner_host}" if pid is not None else "its process"
+        minutes = int((now - last).total_seconds() // 60)
+        return f"{where}: no heartbeat for {minutes} minutes (since {last:%Y-%m-%d %H:%M} UTC)"
+    return None
+
+
+def _engine_of(bind: Engine | Connection) -> Engine:
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def mark_interrupted(bind: Engine | Connection | Session, settings: Settings, *,
+                     now: datetime | None = None) -> list[int]:
+    """Mark every running job whose owner is gone (`owner_gone`) ``interrupted``, with the
+    reason as its error, in a transaction of its own. Returns the ids marked.
+
+    Reading costs one query on the running jobs; a write happens only when one is found dead.
+    A job that beat its heartbeat (or was claimed again) between the read and the write is
+    left as it is.
+    """
+    engine = _engine_of(bind.get_bind() if isinstance(bind, Session) else bind)
+    now = now or utcnow()
+    table = Job.__table__
+    columns = (table.c.id, table.c.owner_host, table.c.owner_pid, table.c.owner_process,
+               table.c.heartbeat_at, table.c.started_at, table.c.created_at)
+    with engine.connect() as conn:
+        running = conn.execute(select(*columns).where(table.c.status == "running")).all()
+    dead = [(row, reason) for row in running
+            if (reason := owner_gone(row, stale_after=settings.job_stale_after, now=now))]
+    if not dead:
+        return []
+    marked = []
+    with serialised_writes(engine), engine.begin() as conn:
+        for row, reason in dead:
+            done = conn.execute(update(table).where(
+                table.c.id == row.id, table.c.status == "running",
+                table.c.heartbeat_at.is_not_distinct_from(row.heartbeat_at))
+                .values(status="interrupted", error=one_line(reason))).rowcount
+            if done:
+                marked.append(row.id)
+    for job_id in marked:
+        log.info("job %s: its process is gone, marked interrupted", job_id)
+    return marked
+
+
+# --- the kinds of job a worker runs ------------------------------------------------------------
 
 def _score_reviews(engine: Engine, settings: Settings, job: Job,
                    on_progress: Progress | None) -> dict[str, Any]:
@@ -80,7 +216,7 @@ def _score_reviews(engine: Engine, settings: Settings, job: Job,
             if row is None:
                 raise NotFoundError("no sentiment model in production: run `loyalty nlp train` "
                                     "(or promote one) and enqueue the job again")
-        version_id, folder, version = row.id, Path(row.path), row.version
+        version_id, folder, version = row.id, registry.resolve_path(settings, row), row.version
     if not folder.is_dir():
         raise NotFoundError(f"sentiment model {version}: folder {folder} is missing")
     scorer = SentimentScorer(folder)
@@ -126,19 +262,23 @@ def enqueue(session: Session, kind: str, params: dict[str, Any] | None = None) -
     return job
 
 
-def get_job(session: Session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
+def get_job(session: Session, job_id: int, *, settings: Settings) -> Job:
+    """One job, as it is: a running job whose process is gone is marked interrupted first."""
+    mark_interrupted(session, settings)
+    job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFoundError(f"no job with id {job_id}")
     return job
 
 
-def list_jobs(session: Session, *, status: str | None = None, kind: str | None = None,
-              limit: int = 50) -> list[Job]:
-    """Jobs, newest first."""
+def list_jobs(session: Session, *, settings: Settings, status: str | None = None,
+              kind: str | None = None, limit: int = 50) -> list[Job]:
+    """Jobs, newest first; running jobs whose process is gone are marked interrupted first."""
     if status is not None and status not in JOB_STATUSES:
         raise LoyaltyError(f"unknown job status {status!r}: use one of {', '.join(JOB_STATUSES)}")
-    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    mark_interrupted(session, settings)
+    query = (select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+             .execution_options(populate_existing=True))
     if status is not None:
         query = query.where(Job.status == status)
     if kind is not None:
@@ -164,7 +304,7 @@ def claim_next(engine: Engine, *, kinds: Iterable[str] | None = None,
     queued = (Job.status == "queued", Job.kind.in_(wanted))
     oldest = select(Job.id).where(*queued).order_by(Job.created_at, Job.id).limit(1)
     running = {"status": "running", "started_at": now, "heartbeat_at": now,
-               "finished_at": None, "error": None}
+               "finished_at": None, "error": None, **Owner.current().columns()}
     with Session(engine, expire_on_commit=False) as session, session.begin():
         if engine.dialect.name == "postgresql":
             job_id = session.scalar(oldest.with_for_update(skip_locked=True))
@@ -251,43 +391,49 @@ def _release(engine: Engine, job: Job) -> None:
     _mirror(job, status="queued")
 
 
-def requeue_stale(engine: Engine, *, older_than: timedelta = STALE_AFTER,
-                  now: datetime | None = None, kinds: Iterable[str] | None = None,
+def requeue_stale(engine: Engine, *, older_than: timedelta, now: datetime | None = None,
+                  kinds: Iterable[str] | None = None,
                   max_requeues: int = MAX_REQUEUES) -> list[Job]:
-    """Running jobs (of ``kinds``) whose heartbeat is older than ``older_than`` go back to the
-    queue: their worker died. Progress, counts and checkpoint are kept; the checkpoint counts
-    the requeues, and a job past ``max_requeues`` fails instead. Returns the jobs changed.
+    """Jobs (of ``kinds``) whose worker died go back to the queue: interrupted ones, running
+    ones whose owner is gone (`owner_gone`), and running ones whose heartbeat is older than
+    ``older_than`` (their worker died elsewhere, or hangs). Progress, counts and checkpoint are
+    kept; the checkpoint counts the requeues, and a job past ``max_requeues`` fails instead.
+    Returns the jobs changed.
     """
     now = now or utcnow()
     wanted = _kinds(kinds)
     if not wanted:
         return []
     cutoff = now - older_than
-    stale = (Job.status == "running", Job.kind.in_(wanted),
-             or_(Job.heartbeat_at < cutoff,
-                 and_(Job.heartbeat_at.is_(None), Job.started_at < cutoff)))
+    candidates = (Job.status.in_(("running", "interrupted")), Job.kind.in_(wanted))
     changed = []
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        query = select(Job).where(*stale).order_by(Job.id)
+        query = select(Job).where(*candidates).order_by(Job.id)
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         else:  # a write first takes the write lock, so the rows read next are current
-            session.execute(update(Job.__table__).where(*stale)
+            session.execute(update(Job.__table__).where(*candidates)
                             .values(heartbeat_at=Job.__table__.c.heartbeat_at))
         for job in session.scalars(query):
+            last = job.heartbeat_at or job.started_at
+            if job.status == "interrupted":
+                why = job.error or "interrupted"
+            elif last is not None and last < cutoff:
+                why = f"no heartbeat since {last:%Y-%m-%d %H:%M} UTC"
+            else:
+                why = owner_gone(job, stale_after=older_than, now=now)
+                if why is None:
+                    continue
             checkpoint = dict(job.checkpoint or {})
             checkpoint["requeues"] = int(checkpoint.get("requeues", 0)) + 1
-            last = job.heartbeat_at or job.started_at
-            minutes = int(older_than.total_seconds() // 60)
             job.checkpoint = checkpoint
             if checkpoint["requeues"] > max_requeues:
                 job.status, job.finished_at = "failed", now
                 job.error = (f"its worker stopped answering {checkpoint['requeues']} times "
-                             f"(no heartbeat for {minutes} minutes); not retried again")
+                             f"(last: {why}); not retried again")
             else:
-                job.status = "queued"
-                log.info("job %s (%s): no heartbeat since %s, back in the queue",
-                         job.id, job.kind, last)
+                job.status, job.error = "queued", None
+                log.info("job %s (%s): %s, back in the queue", job.id, job.kind, why)
             changed.append(job)
     return changed
 
@@ -319,18 +465,20 @@ def run_job(engine: Engine, settings: Settings, job: Job, *,
 
 
 def work(engine: Engine, settings: Settings, *, once: bool = False, poll_seconds: float = 2.0,
-         stop: threading.Event | None = None, stale_after: timedelta = STALE_AFTER,
+         stop: threading.Event | None = None, stale_after: timedelta | None = None,
          kinds: Iterable[str] | None = None,
          echo: Callable[[str], None] | None = None) -> int:
     """The worker loop: requeue stale jobs, claim the oldest, run it, repeat; sleep when idle.
 
     ``once`` processes jobs until the queue is empty and returns; otherwise it runs until
-    ``stop`` is set (tests) or the process is stopped. A failed job is recorded and the loop
+    ``stop`` is set (tests) or the process is stopped. ``stale_after`` defaults to
+    ``settings.job_stale_minutes``. A failed job is recorded and the loop
     goes on; without ``once``, a database that is briefly unreachable is waited for. Returns
     the number of jobs run. ``echo`` receives a line per job (the CLI prints them).
     """
     say = echo or log.info
     wanted = _kinds(kinds)
+    stale_after = stale_after or settings.job_stale_after
     ran = 0
 
     def stopped() -> bool:
@@ -376,6 +524,6 @@ def _counts(counts: dict[str, Any] | None) -> str:
                      for k, v in (counts or {}).items())
 
 
-__all__ = ["KINDS", "MAX_REQUEUES", "STALE_AFTER", "JobKind", "claim_next", "enqueue", "fail",
-           "finish", "get_job", "heartbeat", "list_jobs", "one_line", "requeue_stale",
-           "run_job", "work"]
+__all__ = ["KINDS", "MAX_REQUEUES", "JobKind", "Owner", "claim_next", "enqueue", "fail",
+           "finish", "get_job", "heartbeat", "list_jobs", "mark_interrupted", "one_line",
+           "owner_gone", "requeue_stale", "run_job", "work"]

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from loyalty.config import Settings
 from loyalty.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,20 +26,24 @@ def migrations_dir() -> Path:
     return path
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, settings: Settings | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     # env.py reuses this engine rather than parsing a URL again (passwords, SQLite pragmas).
     cfg.attributes["engine"] = engine
+    # Data migrations that depend on where things live (model folders) read these settings;
+    # without them, the environment's.
+    if settings is not None:
+        cfg.attributes["settings"] = settings
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", *, settings: Settings | None = None) -> None:
+    command.upgrade(alembic_config(engine, settings), revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    command.downgrade(alembic_config(engine), revision)
+def downgrade(engine: Engine, revision: str, *, settings: Settings | None = None) -> None:
+    command.downgrade(alembic_config(engine, settings), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

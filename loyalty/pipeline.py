@@ -25,7 +25,7 @@ def run_demo(settings: Settings, *, customers: int = 2000, seed: int = 0,
     from loyalty import synth
 
     engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, settings=settings)
     yield f"database {engine.url.render_as_string(hide_password=True)} at revision " \
           f"{migrate.current_revision(engine)}"
 
@@ -79,7 +79,7 @@ def _sentiment(engine: Engine, settings: Settings, reviews_csv: Path, *, seed: i
             raise LoyaltyError(f"the new sentiment model was not promoted: {outcome.reason}")
     else:
         yield f"  sentiment model {model.version} (production) reused"
-    scorer = SentimentScorer(Path(model.path))
+    scorer = SentimentScorer(registry.resolve_path(settings, model))
     counts = score_database(engine, scorer, model.id, progress=progress)
     yield (f"  scored {counts.scored:,} reviews with sentiment and aspects "
            f"({scorer.backend_} backend)")

@@ -2,6 +2,9 @@
 
 A model lives at ``<model_dir>/<kind>/<version>/`` next to a `model_versions` row holding its
 metrics, parameters, data window and seed. At most one version of a kind is in production.
+The row keeps the folder relative to the model directory (``churn/<version>``), or absolute
+when it lies elsewhere, and every reader goes through `resolve_path`: a command run from
+another directory, or a home moved to another disk, finds the same folder.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty.config import Settings
 from loyalty.errors import NotFoundError
 from loyalty.models import ModelVersion
 
@@ -31,12 +35,33 @@ def artifact_dir(model_dir: Path, kind: str, version: str) -> Path:
     return model_dir / kind / version
 
 
+def stored_path(path: Path, model_dir: Path | None) -> str:
+    """What `model_versions.path` keeps for the folder ``path``: relative to ``model_dir`` when
+    inside it, else absolute. A relative ``path`` is read from the working directory."""
+    folder = Path(path).resolve()
+    if model_dir is not None:
+        try:
+            return folder.relative_to(Path(model_dir).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(folder)
+
+
+def resolve_path(settings: Settings, stored: str | ModelVersion) -> Path:
+    """The folder of a registered model (a row, or its stored path) under these settings."""
+    path = Path(stored.path if isinstance(stored, ModelVersion) else stored)
+    return path if path.is_absolute() else settings.model_dir / path
+
+
 def register(session: Session, *, kind: str, version: str, path: Path,
              metrics: dict[str, Any], params: dict[str, Any] | None = None,
              features: dict[str, Any] | None = None, data_start: date | None = None,
              data_end: date | None = None, seed: int | None = None,
-             notes: str | None = None) -> ModelVersion:
-    row = ModelVersion(kind=kind, version=version, status="candidate", path=str(path),
+             notes: str | None = None, model_dir: Path | None = None) -> ModelVersion:
+    """Record the model in the folder ``path`` as a candidate; ``model_dir`` (the settings'
+    model directory) is what the path is stored relative to, when the folder lies inside it."""
+    row = ModelVersion(kind=kind, version=version, status="candidate",
+                       path=stored_path(path, model_dir),
                        metrics=metrics, params=params or {}, features=features or {},
                        data_start=data_start, data_end=data_end, seed=seed, notes=notes)
     session.add(row)
@@ -60,11 +85,11 @@ def get(session: Session, kind: str, version: str) -> ModelVersion:
     return row
 
 
-def by_path(session: Session, kind: str, path: Path) -> ModelVersion:
+def by_path(session: Session, settings: Settings, kind: str, path: Path) -> ModelVersion:
     """The registered version stored at ``path``: scores in the database name their model."""
     wanted = Path(path).resolve()
     for row in session.scalars(select(ModelVersion).where(ModelVersion.kind == kind)):
-        if Path(row.path).resolve() == wanted:
+        if resolve_path(settings, row).resolve() == wanted:
             return row
     raise NotFoundError(f"{path} is not a registered {kind} model: train it with "
                         "`loyalty nlp train` so its scores can name the model")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, bindparam, func, select, update
 from tqdm import tqdm
 
 from loyalty.errors import InputFileError, NotFoundError
+from loyalty.jobs import Owner
 from loyalty.models import Job, Review
 from nlp.aspects import ASPECTS, AspectSentiment, score_aspects
 from nlp.scorer import Sentiment, SentimentScorer
@@ -72,7 +73,8 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
                 {"kind": "score-reviews", "status": "running", "progress_done": 0,
                  "progress_total": total, "params": {"model_version_id": model_version_id,
                                                      "rescore": rescore},
-                 "created_at": now, "started_at": now, "heartbeat_at": now},
+                 "created_at": now, "started_at": now, "heartbeat_at": now,
+                 **Owner.current().columns()},
             ).scalar_one()
             owned = True
         else:

@@ -110,7 +110,7 @@ def train_sentiment(engine: Engine, settings: Settings, data_path: Path, *, text
                     "epochs": epochs, "batch_size": batch_size, "max_length": max_length,
                     "learning_rate": learning_rate, "head_init": head_init,
                     "data": asdict(spec)},
-            features={"labels": list(LABELS)}, seed=seed,
+            features={"labels": list(LABELS)}, seed=seed, model_dir=settings.model_dir,
         )
         promoted, reason = (registry.promote_if_not_worse(session, row, "test_macro_f1")
                             if promote else (False, "kept as candidate (--no-promote)"))

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -346,3 +351,166 @@ def test_cli_jobs_and_worker(db_url, engine, capsys):
     assert main([*url, "jobs", "show", "99"]) == 1
     assert capsys.readouterr().err.strip() == "error: no job with id 99"
     assert main([*url, "jobs", "enqueue", "train"]) == 2
+
+
+# --- owners that are gone -------------------------------------------------------------------
+
+def _loyalty(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """`loyalty ARGS` in a process of its own, as a person would start it."""
+    code = "import sys; from loyalty.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen([sys.executable, "-c", code, *args], env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(engine, condition, proc: subprocess.Popen, what: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            found = session.scalars(select(Job).where(condition)).first()
+        if found is not None:
+            return found
+        if proc.poll() is not None:
+            raise AssertionError(f"the process ended before {what}: "
+                                 f"{proc.stderr.read().decode(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"no {what} within {timeout}s")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _metrics(engine, settings) -> str:
+    from api.metrics import exposition
+
+    return exposition(engine, settings).get_data(as_text=True)
+
+
+def test_a_killed_import_is_marked_interrupted(engine, db_url, settings, tmp_path, capsys):
+    from loyalty.cli import main
+
+    big = tmp_path / "customers.csv"
+    big.write_text("customer_id,signup_date\n"
+                   + "".join(f"C{i},2024-01-01\n" for i in range(20_000)), encoding="utf-8")
+    # One row per chunk: it takes minutes, and it has written progress when it is killed.
+    proc = _loyalty("ingest", "customers", str(big), "--no-progress",
+                    env={"LOYALTY_DATABASE_URL": db_url, "LOYALTY_INGEST_CHUNK_SIZE": "1"})
+    try:
+        job = _wait_for(engine, (Job.kind == "ingest") & (Job.progress_done > 0), proc,
+                        "import with progress")
+        assert (job.status, job.owner_pid) == ("running", proc.pid)
+        assert job.owner_host and job.owner_process
+    finally:  # a failed check must not leave a minutes-long import running
+        _kill(proc)
+
+    # Until someone looks, the row says nothing new; the metrics scrape looks.
+    assert _job(engine, job.id).status == "running"
+    text = _metrics(engine, settings)
+    assert 'loyalty_jobs{kind="ingest",status="interrupted"} 1.0' in text
+    assert 'status="running"' not in text and "loyalty_job_progress_ratio{" not in text
+    row = _job(engine, job.id)
+    assert row.status == "interrupted" and row.progress_done > 0
+    assert row.error == f"its process {proc.pid} on {row.owner_host} is gone"
+
+    env_url = ["--database-url", db_url]
+    assert main([*env_url, "jobs", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"{job.id:>6}  ingest" in out and "interrupted" in out and "running" not in out
+    assert main([*env_url, "jobs", "show", str(job.id)]) == 0
+    out = capsys.readouterr().out
+    assert f"job {job.id}: ingest, interrupted" in out and f"pid {proc.pid}" in out
+    assert work(engine, settings, once=True) == 0  # the worker never requeues an import
+    assert _job(engine, job.id).status == "interrupted"
+
+
+def test_a_killed_worker_job_is_interrupted_then_resumed(engine, db_url, settings, tiny_model,
+                                                          tmp_path):
+    _reviews(engine, tmp_path, n=10)
+    _production(engine, tiny_model)
+    (queued,) = _queue(engine)
+    # A worker that claims the job and dies before its first chunk.
+    code = ("import sys, time; from loyalty.db import make_engine; "
+            "from loyalty.jobs import claim_next; "
+            "claim_next(make_engine(sys.argv[1])); time.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE)
+    try:
+        job = _wait_for(engine, (Job.id == queued.id) & (Job.status == "running"), proc,
+                        "claimed job")
+        assert job.owner_pid == proc.pid
+    finally:
+        _kill(proc)
+
+    with Session(engine) as session:
+        listed = jobs.list_jobs(session, settings=settings, kind="score-reviews")
+        assert [(j.id, j.status) for j in listed] == [(queued.id, "interrupted")]
+    assert work(engine, settings, once=True) == 1
+    row = _job(engine, queued.id)
+    assert row.status == "succeeded", row.error
+    assert (row.progress_done, row.counts["scored"], row.checkpoint["requeues"]) == (10, 10, 1)
+    assert row.owner_pid == os.getpid() and row.error is None
+
+
+def _running(engine, **values) -> int:
+    now = utcnow()
+    with Session(engine) as session, session.begin():
+        job = Job(kind="ingest", status="running", progress_done=0, created_at=now,
+                  started_at=now, heartbeat_at=now, **values)
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_whose_process_is_gone(engine, settings):
+    me = jobs.Owner.current()
+    minutes = settings.job_stale_minutes
+    if me.process is None:
+        pytest.skip("no /proc here: processes are told apart by pid alone")
+    scope = me.process.rpartition("/")[0]
+    alive = _running(engine, **me.columns())
+    dead = _running(engine, **{**me.columns(), "owner_pid": _dead_pid()})
+    # The pid is alive but was given to another process since the job started.
+    reused = _running(engine, **{**me.columns(), "owner_process": f"{scope}/1"})
+    elsewhere = _running(engine, owner_host="another-host", owner_pid=me.pid,
+                         owner_process=me.process)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Job).where(Job.id == elsewhere).values(
+            heartbeat_at=utcnow() - timedelta(minutes=minutes - 1)))
+    assert sorted(jobs.mark_interrupted(engine, settings)) == [dead, reused]
+    assert _job(engine, alive).status == _job(engine, elsewhere).status == "running"
+    # Another host (or a row from before owners were recorded): the heartbeat decides, and a
+    # live process here is running however old its heartbeat.
+    legacy = _running(engine)
+    later = utcnow() + timedelta(minutes=2)
+    assert sorted(jobs.mark_interrupted(engine, settings, now=later)) == [elsewhere]
+    assert "no heartbeat for" in _job(engine, elsewhere).error
+    assert jobs.mark_interrupted(engine, settings,
+                                 now=later + timedelta(minutes=minutes)) == [legacy]
+    assert _job(engine, alive).status == "running"
+
+
+def test_the_api_shows_an_interrupted_job(engine, settings):
+    from api import create_app
+    from api.config import Config
+    from loyalty.keys import create_key
+
+    with Session(engine) as session, session.begin():
+        _, key = create_key(session, role="admin", name="test")
+    dead = _running(engine, **{**jobs.Owner.current().columns(), "owner_pid": _dead_pid()})
+    app = create_app(Config(settings=settings, testing=True))
+    try:
+        got = app.test_client().get(f"/api/v1/jobs/{dead}",
+                                    headers={"Authorization": f"Bearer {key}"})
+    finally:
+        app.extensions["loyalty.db"].engine.dispose()
+    assert got.status_code == 200 and got.json["status"] == "interrupted"
+    assert "is gone" in got.json["error"]

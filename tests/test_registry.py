@@ -45,15 +45,16 @@ def test_one_production_model_per_kind(engine):
         assert registry.production(session, "ensemble").version == "b"
 
 
-def test_lookup_by_version_and_path(engine):
+def test_lookup_by_version_and_path(engine, settings):
     with Session(engine) as session:
         _register(session, "v1", 0.7)
         assert registry.get(session, registry.SENTIMENT, "v1").path == "/m/v1"
-        assert registry.by_path(session, registry.SENTIMENT, Path("/m/v1")).version == "v1"
+        found = registry.by_path(session, settings, registry.SENTIMENT, Path("/m/v1"))
+        assert found.version == "v1"
         with pytest.raises(NotFoundError):
             registry.get(session, registry.SENTIMENT, "nope")
         with pytest.raises(NotFoundError, match="not a registered"):
-            registry.by_path(session, registry.SENTIMENT, Path("/elsewhere"))
+            registry.by_path(session, settings, registry.SENTIMENT, Path("/elsewhere"))
 
 
 def test_versions_sort_by_time():

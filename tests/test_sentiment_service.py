@@ -64,7 +64,10 @@ def test_train_registers_and_promotes_and_evaluate_uses_the_same_rows(engine, se
     assert outcome.promoted and (outcome.path / "model_card.md").is_file()
     with Session(engine) as session:
         row = registry.production(session, registry.SENTIMENT)
-        assert row.version == outcome.version and row.path == str(outcome.path)
+        assert row.version == outcome.version
+        # Stored relative to the model directory, found through the settings.
+        assert row.path == f"sentiment/{outcome.version}"
+        assert registry.resolve_path(settings, row) == outcome.path
         assert row.params["head_init"] == "probe"
         assert row.metrics["test_macro_f1"] == outcome.metrics["test"]["macro_f1"]
 

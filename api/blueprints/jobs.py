@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api import API_PREFIX
 from api.auth import SECURITY, require
 from api.errors import problem_responses
-from api.extensions import db_session
+from api.extensions import database, db_session
 from api.schemas.reviews import JobOut, JobPath, Progress, ScoreJobBody
 from loyalty.jobs import enqueue, get_job
 from loyalty.models import Job
@@ -70,9 +70,11 @@ def queue_scoring(body: ScoreJobBody):
 
 
 @bp.get("/jobs/<job_id>", security=SECURITY, summary="A job's status and progress",
-        description="Status (queued, running, succeeded, failed), progress done/total, what it "
+        description="Status (queued, running, succeeded, failed, interrupted: its process "
+                    "is gone), progress done/total, what it "
                     "did so far (counts), the error of a failed job, and its timestamps.",
         responses={200: JobOut, **problem_responses(401, 403, 404, 422)})
 @require("staff", "marketing", "admin")
 def job_status(path: JobPath):
-    return job_out(get_job(db_session(), path.job_id)).model_dump(mode="json")
+    job = get_job(db_session(), path.job_id, settings=database().settings)
+    return job_out(job).model_dump(mode="json")

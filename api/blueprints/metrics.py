@@ -18,4 +18,4 @@ bp = APIBlueprint("metrics", __name__, abp_tags=[Tag(name="operations")])
                    **problem_responses(401, 403)})
 @require("admin")
 def metrics():
-    return exposition(database().engine)
+    return exposition(database().engine, database().settings)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,7 +58,8 @@ def predict_all(engine: Engine, settings: Settings, *, as_of: date | None = None
 
     with Session(engine) as session:
         row = model_row(session, version)
-        row_id, row_version, row_path = row.id, row.version, Path(row.path)
+        row_id, row_version = row.id, row.version
+        row_path = registry.resolve_path(settings, row)
     model = ChurnModel.load(row_path)
     frames = load_frames(engine)
     as_of = as_of or data_end(frames.visits, settings.timezone)

@@ -133,9 +133,9 @@ def train_churn(engine: Engine, settings: Settings, *, as_of: date | None = None
                       "sequence": list(inputs.sequence_feature_names),
                       "max_visits": MAX_VISITS},
             data_start=first_visit.tz_convert(settings.timezone).date(), data_end=as_of,
-            seed=seed)
+            seed=seed, model_dir=settings.model_dir)
         if promote:
-            current_value = _production_score(session, val_inputs, churn[val_idx])
+            current_value = _production_score(session, settings, val_inputs, churn[val_idx])
             promoted, reason = registry.promote_if_not_worse(
                 session, row, GATE_METRIC, GATE_TOLERANCE, current_value=current_value,
                 force=force)
@@ -145,7 +145,8 @@ def train_churn(engine: Engine, settings: Settings, *, as_of: date | None = None
     return ChurnTrainOutcome(version, path, as_of, metrics, promoted, reason)
 
 
-def _production_score(session: Session, inputs: ModelInputs, churn: np.ndarray) -> float | None:
+def _production_score(session: Session, settings: Settings, inputs: ModelInputs,
+                      churn: np.ndarray) -> float | None:
     """The production model's ROC-AUC on these validation customers (None if it cannot say).
 
     A production model built on other features cannot read these inputs; the gate then falls
@@ -157,7 +158,7 @@ def _production_score(session: Session, inputs: ModelInputs, churn: np.ndarray) 
     if current is None:
         return None
     try:
-        model = ChurnModel.load(Path(current.path))
+        model = ChurnModel.load(registry.resolve_path(settings, current))
         return float(churn_metrics(churn, model.ensemble.predict_proba(inputs).churn)["roc_auc"])
     except (LoyaltyError, ValueError, OSError):
         return None

@@ -156,7 +156,7 @@ def list_models(app: App, kind: str | None) -> None:
             metric = (row.metrics or {}).get("roc_auc", (row.metrics or {}).get("test_macro_f1"))
             shown = f"{metric:.3f}" if isinstance(metric, float) else "-"
             click.echo(f"{row.kind:<10} {row.version:<24} {row.status:<10} {shown:>6}  "
-                       f"data to {row.data_end or '-'}  {row.path}")
+                       f"data to {row.data_end or '-'}  {registry.resolve_path(app.settings, row)}")
 
 
 @models.command()

@@ -24,7 +24,7 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App, revision: str) -> None:
     """Migrate the schema up to REVISION (default: the latest)."""
-    migrate.upgrade(app.engine, revision)
+    migrate.upgrade(app.engine, revision, settings=app.settings)
     click.echo(f"database at revision {migrate.current_revision(app.engine)}")
 
 
@@ -33,7 +33,7 @@ def db_upgrade(app: App, revision: str) -> None:
 @pass_app
 def db_downgrade(app: App, revision: str) -> None:
     """Migrate the schema down to REVISION (`base` removes every table)."""
-    migrate.downgrade(app.engine, revision)
+    migrate.downgrade(app.engine, revision, settings=app.settings)
     click.echo(f"database at revision {migrate.current_revision(app.engine) or 'base'}")
 
 

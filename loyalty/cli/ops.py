@@ -93,17 +93,22 @@ def _progress(job) -> str:  # noqa: ANN001 - a Job
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @pass_app
 def jobs_list(app: App, status: str | None, kind: str | None, limit: int) -> None:
-    """Jobs, newest first: id, kind, status, progress, created, and the error of failed ones."""
+    """Jobs, newest first: id, kind, status, progress, created, and the error of failed ones.
+
+    A running job whose process is gone (killed, or its host silent for LOYALTY_JOB_STALE_MINUTES)
+    shows as interrupted.
+    """
     from loyalty.jobs import list_jobs
 
     with Session(app.migrated_engine()) as session:
-        rows = list_jobs(session, status=status, kind=kind, limit=limit)
+        rows = list_jobs(session, settings=app.settings, status=status, kind=kind,
+                         limit=limit)
         if not rows:
             click.echo("no jobs" + (f" {status}" if status else ""))
             return
-        click.echo(f"{'id':>6}  {'kind':16}  {'status':9}  {'progress':22}  {'created':16}")
+        click.echo(f"{'id':>6}  {'kind':16}  {'status':11}  {'progress':22}  {'created':16}")
         for job in rows:
-            line = (f"{job.id:>6}  {job.kind:16}  {job.status:9}  {_progress(job):22}  "
+            line = (f"{job.id:>6}  {job.kind:16}  {job.status:11}  {_progress(job):22}  "
                     f"{_when(job.created_at):16}")
             click.echo(line + (f"  {job.error}" if job.error else ""))
 
@@ -117,11 +122,12 @@ def jobs_show(app: App, job_id: int, as_json: bool) -> None:
     from loyalty.jobs import get_job
 
     with Session(app.migrated_engine()) as session:
-        job = get_job(session, job_id)
+        job = get_job(session, job_id, settings=app.settings)
         doc = {
             "id": job.id, "kind": job.kind, "status": job.status, "params": job.params,
             "progress_done": job.progress_done, "progress_total": job.progress_total,
             "counts": job.counts, "checkpoint": job.checkpoint, "error": job.error,
+            "owner_host": job.owner_host, "owner_pid": job.owner_pid,
             **{name: None if getattr(job, name) is None else getattr(job, name).isoformat()
                for name in ("created_at", "started_at", "heartbeat_at", "finished_at")},
         }
@@ -133,6 +139,8 @@ def jobs_show(app: App, job_id: int, as_json: bool) -> None:
         if doc[name]:
             click.echo(f"  {name + ':':12}{json.dumps(doc[name], sort_keys=True)}")
     click.echo(f"  {'progress:':12}{_progress(job)}")
+    if doc["owner_pid"] is not None:
+        click.echo(f"  {'owner:':12}pid {doc['owner_pid']} on {doc['owner_host']}")
     for name in ("created_at", "started_at", "heartbeat_at", "finished_at"):
         if doc[name]:
             click.echo(f"  {name.removesuffix('_at') + ':':12}{doc[name]}")
@@ -167,7 +175,8 @@ def jobs_enqueue(app: App, kind: str, rescore: bool) -> None:
 def worker(app: App, once: bool, poll_seconds: float) -> None:
     """Run queued jobs, oldest first, until stopped (Ctrl-C): as many workers as you like.
 
-    A job whose worker died (no heartbeat for 10 minutes) goes back to the queue and resumes.
+    A job whose worker died goes back to the queue and resumes: at once when it ran on this
+    host, after LOYALTY_JOB_STALE_MINUTES without a heartbeat when it ran elsewhere.
     """
     from loyalty.jobs import work
 

@@ -125,7 +125,7 @@ def _production_model(app: App) -> Path:
     if row is None:
         raise LoyaltyError("no sentiment model in production: run `loyalty nlp train` "
                            "or pass --model DIR")
-    return Path(row.path)
+    return registry.resolve_path(app.settings, row)
 
 
 @cli.group()
@@ -168,8 +168,9 @@ def score(app: App, model_dir: Path | None, csv_in: Path | None, csv_out: Path |
             if row is None:
                 raise LoyaltyError("no sentiment model in production: run `loyalty nlp train`")
         else:
-            row = registry.by_path(session, registry.SENTIMENT, model_dir)
-        version_id, folder, version = row.id, Path(row.path), row.version
+            row = registry.by_path(session, app.settings, registry.SENTIMENT, model_dir)
+        version_id, folder = row.id, registry.resolve_path(app.settings, row)
+        version = row.version
     counts = score_database(engine, SentimentScorer(folder), version_id, chunk_size=chunk_size,
                             rescore=rescore, progress=show)
     click.echo(f"scored {counts.scored:,} reviews with sentiment model {version} "

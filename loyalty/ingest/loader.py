@@ -24,6 +24,7 @@ from loyalty.ingest.cards import Cards
 from loyalty.ingest.readers import Chunk, Rejected
 from loyalty.ingest.schemas import KINDS, Kind
 from loyalty.ingest.validate import Reasons, validate
+from loyalty.jobs import Owner
 from loyalty.models import IngestError, Job
 
 LOOKUP_BATCH = 1000  # keeps IN (...) lists well under every driver's parameter limit
@@ -98,7 +99,7 @@ class Loader:
                 Job.__table__.insert().returning(Job.__table__.c.id),
                 {"kind": job_kind, "status": "running", "params": params or {},
                  "started_at": self.now, "heartbeat_at": self.now, "progress_done": 0,
-                 "created_at": self.now},
+                 "created_at": self.now, **Owner.current().columns()},
             ).scalar_one()
 
     # -- the public steps --------------------------------------------------------------------

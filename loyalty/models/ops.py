@@ -11,7 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from loyalty.models.base import Base, utcnow
 
 ROLES = ("staff", "marketing", "admin")
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+# "interrupted": it was running, and the process running it is gone (killed, host lost)
+# without saying how it ended. A worker puts an interrupted job of a kind it runs back in the
+# queue; other kinds (imports) stay interrupted for a person to run again.
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 
 
 class ApiKey(Base):
@@ -52,6 +55,13 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # Who runs (or last ran) it: a process on this host can be checked directly, a process on
+    # another host only through its heartbeat. ``owner_process`` is the boot id, pid namespace
+    # and start time of the process, so a pid the system handed to another process since does
+    # not pass for the owner (see loyalty.jobs.Owner).
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_process: Mapped[str | None] = mapped_column(String(100))
 
 
 class IngestError(Base):
