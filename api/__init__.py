@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_openapi3 import Info, OpenAPI
 
-from api import errors, headers, metrics
+from api import errors, headers, logs, metrics
 from api.auth import SECURITY_SCHEMES, authenticate
 from api.config import Config
 from api.converters import CONVERTERS
@@ -59,6 +59,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.extensions["loyalty.rules"] = RuleBooks(database, config.rules_refresh_seconds)
     app.teardown_appcontext(close_session)
     app.before_request(authenticate)  # first: callers without the right key learn nothing
+    logs.register(app)
     errors.register(app)
     headers.register(app)
     metrics.instrument(app)

@@ -47,6 +47,8 @@ def serve(app: App, host: str, port: int, workers: int | None, threads: int) -> 
             # process queue for the GIL and keep-alive pins a client to one busy worker,
             # which tripled the p99 of the staff lookup on 2 cores.
             "--worker-class", "sync" if threads == 1 else "gthread",
+            # Access log format, request limits and problem+json for gunicorn's own errors.
+            "--config", "python:api.serving",
             "--access-logfile", "-", "--timeout", "60",
             "--graceful-timeout", "20", "api:create_app()"]
     click.echo(f"serving on http://{host}:{port} (API under /api/v1, staff page at /staff, "
