@@ -103,6 +103,16 @@ def json_depth(data: bytes) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
+def check_query() -> Response | None:
+    """Before every request: each query parameter at most once. No parameter of this API is a
+    list, and a repeated one would otherwise be read as its first value and the rest ignored."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        return problem(422, _TITLES[422], "give each query parameter once; repeated: "
+                                          + ", ".join(repeated[:10]))
+    return None
+
+
 def check_body() -> Response | None:
     """Before every request that carries a body: JSON only, not nested too deeply, and JSON
     that parses.
@@ -131,6 +141,7 @@ def check_body() -> Response | None:
 
 
 def register(app: Flask) -> None:
+    app.before_request(check_query)
     app.before_request(check_body)
 
     @app.errorhandler(HTTPException)

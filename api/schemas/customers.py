@@ -20,7 +20,7 @@ def _ascii_digits(value: Any) -> Any:
     return value
 
 
-PathId = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_ascii_digits)]
 
 
 # ---- requests -------------------------------------------------------------------------------

@@ -112,6 +112,8 @@ CASES = [
     ("unknown-param-members", "GET", "/segments/seg-risk/customers?page=2", {}, 422),
     ("unknown-param-segments", "GET", "/segments?all=1", {}, 422),
     ("unknown-param-search", "GET", "/customers?q=1&debug=1", {}, 422),
+    ("repeated-param-search", "GET", "/customers?q=1&q=2", {}, 422),
+    ("repeated-param-models", "GET", "/models?kind=churn&kind=sentiment", {}, 422),
     ("unknown-param-profile", "GET", "/customers/{customer}?lang=en", {}, 422),
     ("unknown-param-rules", "GET", "/rules?sort=name", {}, 422),
     ("unknown-param-models", "GET", "/models?limit=5", {}, 422),
