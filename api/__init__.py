@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask_openapi3 import Info, OpenAPI
 
-from api import errors, metrics
+from api import errors, headers, logs, metrics
 from api.auth import SECURITY_SCHEMES, authenticate
 from api.config import Config
+from api.converters import CONVERTERS
 from api.extensions import Database, Models, RuleBooks, close_session
 
 API_PREFIX = "/api/v1"
@@ -48,6 +49,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
         validation_error_status=422, validation_error_model=errors.Problem,
         validation_error_callback=errors.validation_problem,
     )
+    app.url_map.converters.update(CONVERTERS)
     app.config.update(MAX_CONTENT_LENGTH=config.max_content_length, TESTING=config.testing,
                       JSON_SORT_KEYS=False)
     app.extensions["loyalty.config"] = config
@@ -57,7 +59,9 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.extensions["loyalty.rules"] = RuleBooks(database, config.rules_refresh_seconds)
     app.teardown_appcontext(close_session)
     app.before_request(authenticate)  # first: callers without the right key learn nothing
+    logs.register(app)
     errors.register(app)
+    headers.register(app)
     metrics.instrument(app)
 
     for module in blueprint_modules():

@@ -15,6 +15,12 @@ class Config:
     settings: Settings = field(default_factory=Settings.from_env)
     # Requests bigger than this are refused (413) before any JSON is parsed.
     max_content_length: int = 1 * 1024 * 1024
+    # JSON nested deeper than this is refused (422) before it is parsed: Python's parser and
+    # every walk over the body recurse, and a rule document needs about 20 levels at most.
+    max_json_depth: int = 32
+    # A 422 lists at most this many issues and says how many it left out, so a huge invalid
+    # body cannot make a far bigger answer.
+    max_issues: int = 50
     default_page_size: int = 50
     max_page_size: int = 500
     # POST /reviews scores this many reviews inline; more go to a batch job.

@@ -8,8 +8,10 @@ status. Anything unexpected is logged with its traceback and answered 500 with n
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import numpy as np
 from flask import Flask, Response, current_app, json, request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -68,32 +70,78 @@ _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
            503: "Service unavailable"}
 
 
+def issues_problem(title: str, issues: list[dict[str, str]], note: str = "") -> Response:
+    """A 422 listing the issues, at most `Config.max_issues` of them; ``note`` ends the detail."""
+    limit = current_app.extensions["loyalty.config"].max_issues
+    detail = f"{len(issues)} problem(s)"
+    if len(issues) > limit:
+        detail += f" (the first {limit} are listed, {len(issues) - limit} left out)"
+    return problem(422, title, detail + (f"; {note}" if note else ""), issues=issues[:limit])
+
+
 def validation_problem(e: Any) -> Response:
     """flask-openapi3's hook for a request that fails its pydantic schema."""
     issues = [{"path": ".".join(str(p) for p in err.get("loc", ())) or "body",
                "message": err.get("msg", "invalid")} for err in e.errors()]
-    return problem(422, "Request does not match the schema",
-                   f"{len(issues)} problem(s) in the request", issues=issues)
+    return issues_problem("Request does not match the schema", issues)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text, found without parsing it.
+
+    Brackets inside strings do not count. Linear in the size, with no recursion: it must be
+    safe on exactly the bodies a recursive parser is not.
+    """
+    bare = np.frombuffer(_JSON_STRING.sub(b"", data), dtype=np.uint8)
+    if not bare.size:
+        return 0
+    steps = (np.isin(bare, (ord("["), ord("{"))).astype(np.int32)
+             - np.isin(bare, (ord("]"), ord("}"))))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def check_query() -> Response | None:
+    """Before every request: each query parameter at most once. No parameter of this API is a
+    list, and a repeated one would otherwise be read as its first value and the rest ignored."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        return problem(422, _TITLES[422], "give each query parameter once; repeated: "
+                                          + ", ".join(repeated[:10]))
+    return None
 
 
 def check_body() -> Response | None:
-    """Before every request that carries a body: JSON only, and JSON that parses.
+    """Before every request that carries a body: JSON only, not nested too deeply, and JSON
+    that parses.
 
-    Done once for the whole API so that every endpoint answers a wrong content type with 415
-    and broken JSON with 400, before any schema looks at it.
+    Done once for the whole API so that every endpoint answers a wrong content type with 415,
+    nesting past `Config.max_json_depth` with 422, broken JSON with 400 and JSON that is not an
+    object (``null`` included: it is not "no body") with 422, before any schema looks at it.
     """
     if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
         return None
     if not request.is_json:
         return problem(415, _TITLES[415], "send JSON with 'Content-Type: application/json'")
+    data = request.get_data()
+    limit = current_app.extensions["loyalty.config"].max_json_depth
+    depth = json_depth(data)
+    if depth > limit:
+        return problem(422, _TITLES[422], f"the body nests arrays and objects {depth} levels "
+                                          f"deep; at most {limit} are accepted")
     try:
-        json.loads(request.get_data())
+        parsed = json.loads(data)
     except ValueError as exc:  # includes bytes that are not UTF-8
         return problem(400, _TITLES[400], f"the body is not valid JSON: {exc}")
+    if not isinstance(parsed, dict):  # every body this API takes is an object
+        return problem(422, _TITLES[422], "the body must be a JSON object, e.g. {}")
     return None
 
 
 def register(app: Flask) -> None:
+    app.before_request(check_query)
     app.before_request(check_body)
 
     @app.errorhandler(HTTPException)
@@ -109,8 +157,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(RuleValidationError)
     def rule_error(e: RuleValidationError) -> Response:
-        return problem(422, "The rule is not valid", f"{len(e.issues)} problem(s)",
-                       issues=[{"path": p, "message": m} for p, m in e.issues])
+        return issues_problem("The rule is not valid",
+                              [{"path": p, "message": m} for p, m in e.issues])
 
     @app.errorhandler(NotFoundError)
     def not_found(e: NotFoundError) -> Response:

@@ -60,6 +60,7 @@ from sqlalchemy import Engine, Integer, event, func, insert, select, text  # noq
 from sqlalchemy.orm import Session  # noqa: E402
 
 from loyalty import migrate  # noqa: E402
+from loyalty.cli.serve import gunicorn_argv  # noqa: E402
 from loyalty.config import Settings  # noqa: E402
 from loyalty.db import make_engine  # noqa: E402
 from loyalty.keys import create_key  # noqa: E402
@@ -196,13 +197,6 @@ def wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 180
 
 def worker_class(threads: int) -> str:
     return "sync" if threads == 1 else "gthread"  # as `loyalty serve` picks
-
-
-def gunicorn_argv(port: int, workers: int, threads: int, app: str) -> list[str]:
-    # The same settings `loyalty serve` passes (loyalty/cli/serve.py), access log included.
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers",
-            str(workers), "--threads", str(threads), "--worker-class", worker_class(threads),
-            "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "20", app]
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -403,8 +397,9 @@ def measure(label: str, url: str, home: Path, args: argparse.Namespace, servers:
         (work / "bare_app.py").write_text(textwrap.dedent(BARE_APP))
         port = free_port()
         log = work / "bare.log"
-        env = dict(os.environ, PYTHONPATH=str(work))
-        proc = servers.start(gunicorn_argv(port, args.workers, args.threads, "bare_app:app"),
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(work), str(ROOT)]))
+        proc = servers.start(gunicorn_argv(HOST, port, args.workers, args.threads,
+                                           "bare_app:app"),
                              env=env, log=log, cwd=work)
         try:
             wait_ready(proc, f"http://{HOST}:{port}/ping", log)

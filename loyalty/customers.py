@@ -8,21 +8,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import LoyaltyError, NotFoundError
+from loyalty.ids import is_ascii_digits, parse_id
 from loyalty.models import Customer, LoyaltyAccount
 
 PHONE_CHARS = re.compile(r"[\s().-]")
 
 
 def find_customer(session: Session, ref: str) -> Customer:
-    """The one guest ``ref`` names. Plain digits are a customer id first, then a phone number;
-    ``@`` means an email (case-insensitive); anything else a loyalty number or a phone."""
+    """The one guest ``ref`` names. Plain ASCII digits are a customer id first, then a phone
+    number; ``@`` means an email (case-insensitive); anything else a loyalty number or a phone.
+    White space around ``ref`` is ignored (it is what staff typed)."""
     text = (ref or "").strip()
     if not text:
         raise LoyaltyError("give a customer id, loyalty number, email or phone")
     if len(text) > 254:
         raise LoyaltyError("that is too long to be a customer id, loyalty number, email or phone")
-    if text.isdigit():
-        customer = session.get(Customer, int(text)) if len(text) < 10 else None
+    customer_id = parse_id(text)
+    if customer_id is not None:
+        customer = session.get(Customer, customer_id)
         if customer is not None:
             return customer
     if "@" in text:
@@ -35,7 +38,7 @@ def find_customer(session: Session, ref: str) -> Customer:
             phone = PHONE_CHARS.sub("", text)
             found = session.scalars(select(Customer).where(
                 Customer.phone.in_({text, phone, "+" + phone.lstrip("+")})).limit(2)).all()
-            if not found and phone.isdigit() and len(phone) >= 7:
+            if not found and is_ascii_digits(phone) and len(phone) >= 7:
                 # Staff type the local number; cards store it with the country code.
                 found = session.scalars(select(Customer).where(
                     Customer.phone.like(f"%{phone}")).limit(2)).all()

@@ -17,7 +17,12 @@ from loyalty.errors import ConfigError
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine, with the SQLite settings a multi-process service needs."""
+    """Create an engine, with the SQLite settings a multi-process service needs.
+
+    Statement parameters are left out of error messages (``hide_parameters``): they hold
+    guests' emails, phones and review texts, and error messages end up in logs.
+    """
+    kwargs.setdefault("hide_parameters", True)
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message

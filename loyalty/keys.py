@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import LoyaltyError, NotFoundError
+from loyalty.ids import parse_id
 from loyalty.models import ROLES, ApiKey, utcnow
 
 KEY_PREFIX = "lk"
@@ -110,8 +111,9 @@ def get_key(session: Session, prefix_or_id: str | int) -> ApiKey:
     if ref.startswith(f"{KEY_PREFIX}_"):
         ref = ref.split("_")[1]
     row = session.scalars(select(ApiKey).where(ApiKey.prefix == ref.lower())).one_or_none()
-    if row is None and ref.isdigit() and len(ref) < 12:
-        row = session.get(ApiKey, int(ref))
+    key_id = parse_id(ref)
+    if row is None and key_id is not None:
+        row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFoundError(f"no API key {str(prefix_or_id)[:20]!r}")
     return row

@@ -69,7 +69,8 @@ def queue_scoring(body: ScoreJobBody):
     return job_out(job).model_dump(mode="json"), 202, {"Location": job_location(job)}
 
 
-@bp.get("/jobs/<job_id>", security=SECURITY, summary="A job's status and progress",
+@bp.get('/jobs/<other("score-reviews"):job_id>', security=SECURITY,
+        summary="A job's status and progress",
         description="Status (queued, running, succeeded, failed, interrupted: its process "
                     "is gone), progress done/total, what it "
                     "did so far (counts), the error of a failed job, and its timestamps.",

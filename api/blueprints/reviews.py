@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from api import API_PREFIX
 from api.auth import SECURITY, require
 from api.blueprints.jobs import job_location, job_out, queue_score_reviews
-from api.errors import problem, problem_responses
+from api.errors import issues_problem, problem, problem_responses
 from api.extensions import db_session, models
 from api.schemas.reviews import (
     AspectOut,
@@ -216,8 +216,7 @@ def store_reviews(body: ReviewsBody):
     issues, posted = _issues(reviews, now)
     if issues:
         db_session().rollback()
-        return problem(422, "The reviews are not valid", f"{len(issues)} problem(s); nothing "
-                       "was stored", issues=issues)
+        return issues_problem("The reviews are not valid", issues, "nothing was stored")
     limit = current_app.extensions["loyalty.config"].reviews_sync_limit
     scorer = loaded_scorer() if len(reviews) <= limit else None
     try:

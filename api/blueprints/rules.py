@@ -111,7 +111,7 @@ def list_all(query: RuleListQuery):
                     ).model_dump(mode="json")
 
 
-@bp.get("/rules/<key>", security=SECURITY, summary="One reward rule",
+@bp.get('/rules/<other("validate"):key>', security=SECURITY, summary="One reward rule",
         responses={200: RuleOut, **problem_responses(401, 403, 404, 422)})
 @require("marketing")
 def show(path: RulePath):

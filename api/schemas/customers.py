@@ -4,12 +4,23 @@ full SHAP explanation of the latest prediction."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
+from loyalty.ids import MAX_ID
+
 Language = Literal["en", "es"]
+
+
+def _ascii_digits(value: Any) -> Any:
+    """A path id is ASCII digits and nothing else: pydantic would also read " 1" or "٣"."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written with the digits 0-9")
+    return value
+
+
+PathId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_ascii_digits)]
 
 
 # ---- requests -------------------------------------------------------------------------------
@@ -24,7 +35,7 @@ class CustomerQuery(BaseModel):
 
 
 class CustomerPath(BaseModel):
-    customer_id: int = Field(ge=1, le=MAX_ID, description="The customer's id.")
+    customer_id: PathId = Field(description="The customer's id.")
 
 
 class LanguageQuery(BaseModel):

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from api.schemas.customers import MAX_ID
+from api.schemas.customers import PathId
+from loyalty.ids import MAX_ID
 
 MAX_REVIEWS = 100  # per POST /reviews
 MAX_TEXTS = 64  # per POST /reviews/score
@@ -103,7 +104,7 @@ class ScoreJobBody(BaseModel):
 
 
 class JobPath(BaseModel):
-    job_id: int = Field(ge=1, le=MAX_ID, description="The job's id.")
+    job_id: PathId = Field(description="The job's id.")
 
 
 # ---- responses ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.cli.app import App, cli, pass_app
 from loyalty.cli.rules import NOW, moment
+from loyalty.ids import parse_id
 
 
 @cli.group()
@@ -201,4 +202,5 @@ def points_return(app: App, visit_id: int, reason: str, now: datetime | None) ->
 
 
 def _ref(text: str) -> str | int:
-    return int(text) if text.isdigit() else text.strip().upper()
+    offer_id = parse_id(text.strip())
+    return offer_id if offer_id is not None else text.strip().upper()

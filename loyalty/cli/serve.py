@@ -22,6 +22,20 @@ def default_workers() -> int:
     return max(2, min(9, (os.cpu_count() or 1) + 1))
 
 
+def gunicorn_argv(host: str, port: int, workers: int, threads: int,
+                  app: str = "api:create_app()") -> list[str]:
+    """The gunicorn command line that serves ``app`` (benchmarks/api_load.py runs it too)."""
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--threads", str(threads),
+            # Sync workers: measured against gthread (benchmarks/api_load.py), threads of one
+            # process queue for the GIL and keep-alive pins a client to one busy worker,
+            # which tripled the p99 of the staff lookup on 2 cores.
+            "--worker-class", "sync" if threads == 1 else "gthread",
+            # Access log format, request limits and problem+json for gunicorn's own errors.
+            "--config", "python:api.serving",
+            "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "20", app]
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 in a container).")
@@ -41,14 +55,7 @@ def serve(app: App, host: str, port: int, workers: int | None, threads: int) -> 
     run_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, LOYALTY_DATABASE_URL=app.settings.database_url,
                PROMETHEUS_MULTIPROC_DIR=str(run_dir.resolve()))
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(workers or default_workers()), "--threads", str(threads),
-            # Sync workers: measured against gthread (benchmarks/api_load.py), threads of one
-            # process queue for the GIL and keep-alive pins a client to one busy worker,
-            # which tripled the p99 of the staff lookup on 2 cores.
-            "--worker-class", "sync" if threads == 1 else "gthread",
-            "--access-logfile", "-", "--timeout", "60",
-            "--graceful-timeout", "20", "api:create_app()"]
+    argv = gunicorn_argv(host, port, workers or default_workers(), threads)
     click.echo(f"serving on http://{host}:{port} (API under /api/v1, staff page at /staff, "
                f"docs at /api/v1/swagger)", err=True)
     sys.stdout.flush()

@@ -17,7 +17,8 @@ Grammar (a JSON-compatible dict):
   ========================  =====================================================
 
 Every node holds exactly the keys it needs. Values are checked against the field's kind,
-choices and bounds. Nesting is limited to ``MAX_DEPTH`` levels and ``MAX_NODES`` nodes.
+choices and bounds. Nesting is limited to ``MAX_DEPTH`` levels and ``MAX_NODES`` nodes, an
+``in`` list to ``MAX_VALUES`` values.
 
 Evaluation. A value is *missing* when the key is absent, ``None``, a float NaN or empty text.
 Every comparison on a missing value is False, except ``exists``. ``not`` is plain logical
@@ -43,6 +44,7 @@ from loyalty.rules.vocabulary import FIELDS, Field
 
 MAX_DEPTH = 10
 MAX_NODES = 200
+MAX_VALUES = 200  # the longest list an ``in`` / ``not_in`` may hold
 COMBINATORS: tuple[str, ...] = ("all", "any", "not")
 OPERATORS: tuple[str, ...] = (
     "==", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "contains", "exists",
@@ -233,6 +235,9 @@ class _Validator:
             if not isinstance(value, list | tuple) or not value:
                 self.add(path, f'"{op}" needs a non-empty list of values, e.g. '
                                '["gold", "platinum"]')
+                return
+            if len(value) > MAX_VALUES:
+                self.add(path, f'"{op}" may list at most {MAX_VALUES} values, not {len(value)}')
                 return
             if field is not None:
                 for i, item in enumerate(value):

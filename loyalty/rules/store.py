@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import LoyaltyError, NotFoundError, RuleValidationError
+from loyalty.ids import parse_id
 from loyalty.models import RewardRule, Segment
 from loyalty.rules.conditions import validate_conditions
 from loyalty.rules.rewards import MenuEntry, validate_reward
@@ -41,6 +42,7 @@ OPTIONAL = ("description", "rationale", "expected_value", "segment", "messages",
             "per_customer_limit", "per_customer_window_days", "budget_limit", "max_offers",
             "control_share", "offer_valid_days", "valid_from", "valid_until")
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+RESERVED_KEYS = ("validate",)  # a path of its own in the API (POST /rules/validate)
 LANGUAGES = ("en", "es")
 # (name, smallest, largest, integer?)
 NUMBERS = {
@@ -67,6 +69,9 @@ def validate_rule(doc: Any, *, menu: Mapping[str, MenuEntry] | None = None,
     if key is not None and (not isinstance(key, str) or not KEY_PATTERN.match(key)):
         issues.append(("key", "use 1-64 letters, digits, '-' or '_', starting with a letter "
                               "or digit"))
+    elif key in RESERVED_KEYS:
+        issues.append(("key", f"{key!r} is reserved; choose another key"))
+    issues += [(path, "must not contain a NUL character (\\u0000)") for path in _nul_texts(doc)]
     for text_key, limit in (("name", 200), ("description", 2_000), ("rationale", 4_000)):
         value = doc.get(text_key)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
@@ -164,8 +169,9 @@ def save_rule(session: Session, doc: Any, *, menu: Mapping[str, MenuEntry] | Non
 def get_rule(session: Session, ref: str | int) -> RewardRule:
     """A rule by id or key."""
     text = str(ref)
+    rule_id = parse_id(ref)
     query = select(RewardRule).where(
-        RewardRule.id == int(text) if text.isdigit() else RewardRule.key == text)
+        RewardRule.id == rule_id if rule_id is not None else RewardRule.key == text)
     rule = session.scalars(query).first()
     if rule is None:
         raise NotFoundError(f"no reward rule {text!r}: see `loyalty rules list`")
@@ -224,6 +230,26 @@ def rule_document(session: Session, rule: RewardRule) -> dict[str, Any]:
 def segment_keys(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Segment.key, Segment.id)
                                 .where(Segment.status == "active")).all())
+
+
+def _nul_texts(doc: Any) -> list[str]:
+    """Paths of the texts (keys too) holding a NUL, which PostgreSQL cannot store and no
+    message should carry. A loop, not recursion: the document may be nested deeply."""
+    found, stack = [], [("", doc)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                found.append(path or "rule")
+        elif isinstance(node, Mapping):
+            for k, v in node.items():
+                name = f"{path}.{k}" if path else str(k)
+                if "\x00" in str(k):
+                    found.append(name)
+                stack.append((name, v))
+        elif isinstance(node, list | tuple):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+    return sorted(found)
 
 
 def _issues(check: Any) -> list[tuple[str, str]]:

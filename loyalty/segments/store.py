@@ -33,6 +33,7 @@ from loyalty import registry
 from loyalty.churn.dates import as_of_datetime
 from loyalty.config import Settings
 from loyalty.errors import NotFoundError
+from loyalty.ids import parse_id
 from loyalty.models import (
     Customer,
     Explanation,
@@ -269,10 +270,8 @@ def build_segments(engine: Engine, settings: Settings, *, seed: int = 0,
 
 
 def _lookup(key_or_id: str | int) -> Any:
-    text = str(key_or_id).strip()
-    if text.isdigit():
-        return Segment.id == int(text)
-    return Segment.key == text
+    segment_id = parse_id(key_or_id)
+    return Segment.id == segment_id if segment_id is not None else Segment.key == str(key_or_id)
 
 
 def list_segments(engine: Engine, include_retired: bool = False) -> list[Segment]:

@@ -48,6 +48,18 @@ CASES = [
     ("invalid-utf8", "POST", "/reviews", body(b'{"reviews": [{"text": "\xff\xfe"}]}'), 400),
     ("json-array-rule", "POST", "/rules", body("[1, 2]"), 422),
     ("json-null-reviews", "POST", "/reviews", body("null"), 422),
+    ("json-null-job", "POST", "/jobs/score-reviews", body("null"), 422),
+    ("json-array-job", "POST", "/jobs/score-reviews", body("[]"), 422),
+    # nesting deeper than the API reads: refused before anything walks the body
+    ("deep-arrays-rule", "POST", "/rules", body("[" * 10_000 + "]" * 10_000), 422),
+    ("deep-arrays-validate", "POST", "/rules/validate", body("[" * 100_000), 422),
+    ("deep-objects-reviews", "POST", "/reviews",
+     body('{"a": ' * 5_000 + "1" + "}" * 5_000), 422),
+    ("deep-in-rule", "POST", "/rules/validate",
+     body(json.dumps({**RULE, "conditions": {"all": [{"any": [{"not": {"all": [
+         {"field": "tier", "op": "in", "value": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]
+         ]]]]]]]]]]]]]]]]]]}]}}]}]}})), 422),
+    ("deep-redeem", "POST", "/offers/ABC/redeem", body("[" * 50 + "]" * 50), 422),
     # unknown ids and keys
     ("no-customer", "GET", "/customers/999999", {}, 404),
     ("no-customer-offer", "GET", "/customers/999999/offer", {}, 404),
@@ -63,6 +75,20 @@ CASES = [
     ("id-zero", "GET", "/customers/0", {}, 422),
     ("id-negative", "GET", "/customers/-1", {}, 422),
     ("id-float", "GET", "/customers/1.5", {}, 422),
+    # ids are ASCII digits in the range the id columns hold; other digits are not ids
+    ("id-space", "GET", "/customers/%20%31", {}, 422),
+    ("id-arabic-indic", "GET", "/customers/\u0663", {}, 422),
+    ("id-superscript-offer", "GET", "/customers/\u00b9/offer", {}, 422),
+    ("id-fullwidth-job", "GET", "/jobs/\uff11", {}, 422),
+    ("id-huge-job", "GET", f"/jobs/{10**20}", {}, 422),
+    *[(f"q-digits-{i}", "GET", "/customers", {"query_string": {"q": q}}, 404)
+      for i, q in enumerate(["\u00b9", "\u2460", "\u00b2\u00b3", "\u0663", "\uff11",
+                             "\u00b9" * 12, "99999999999999999999"])],
+    ("segment-huge-id", "GET", "/segments/99999999999999999999", {}, 404),
+    ("segment-superscript", "GET", "/segments/\u00b9/customers", {}, 404),
+    ("rule-circled", "GET", "/rules/\u2460", {}, 404),
+    ("rule-huge-id", "GET", f"/rules/{10**25}", {}, 404),
+    ("rule-huge-activate", "POST", f"/rules/{10**25}/activate", {}, 404),
     ("not-utf8-path", "GET", "/segments/%FF%FE", {}, 404),
     ("not-utf8-query", "GET", "/customers?q=%FF%FE", {}, 404),
     # SQL-looking text in path and query
@@ -86,6 +112,8 @@ CASES = [
     ("unknown-param-members", "GET", "/segments/seg-risk/customers?page=2", {}, 422),
     ("unknown-param-segments", "GET", "/segments?all=1", {}, 422),
     ("unknown-param-search", "GET", "/customers?q=1&debug=1", {}, 422),
+    ("repeated-param-search", "GET", "/customers?q=1&q=2", {}, 422),
+    ("repeated-param-models", "GET", "/models?kind=churn&kind=sentiment", {}, 422),
     ("unknown-param-profile", "GET", "/customers/{customer}?lang=en", {}, 422),
     ("unknown-param-rules", "GET", "/rules?sort=name", {}, 422),
     ("unknown-param-models", "GET", "/models?limit=5", {}, 422),
@@ -102,7 +130,9 @@ CASES = [
     ("put-customer", "PUT", "/customers/{customer}", {}, 405),
     ("get-redeem", "GET", "/offers/ABC/redeem", {}, 405),
     ("get-score", "GET", "/reviews/score", {}, 405),
-    ("job-id-text", "GET", "/jobs/score-reviews", {}, 422),  # only POST queues
+    ("get-job-queue", "GET", "/jobs/score-reviews", {}, 405),  # only POST queues
+    ("get-validate", "GET", "/rules/validate", {}, 405),
+    ("delete-validate", "DELETE", "/rules/validate", {}, 405),
     ("patch-segments", "PATCH", "/segments", {}, 405),
 ]
 
@@ -128,6 +158,29 @@ def test_bad_input_is_a_problem(client, keys, world, engine, method, path, kwarg
     with Session(engine) as session:  # whatever was sent, the guests are all still there
         assert session.scalar(select(func.count()).select_from(Customer)) == len(
             world["customers"])
+
+
+def test_error_answers_stay_small(client, keys):
+    """A 500 KB rule whose list holds 100,000 values, 100 reviews with every field wrong: the
+    answer lists at most 50 issues and says how many it left out."""
+    marketing = auth(keys["marketing"])
+    huge = {**RULE, "conditions": {"field": "tier", "op": "in", "value": ["gold"] * 100_000}}
+    answer = client.post(f"{V1}/rules/validate", json=huge, headers=marketing)
+    assert answer.status_code == 422 and answer.mimetype == PROBLEM
+    assert len(answer.get_data()) < 2_000
+    bad = {"reviews": [{"customer_id": "x", "location_id": -1, "text": "", "rating": 9,
+                        "language": "fr"}] * 100}
+    answer = client.post(f"{V1}/reviews", json=bad, headers=marketing)
+    problem = Problem.model_validate_json(answer.get_data())
+    assert answer.status_code == 422 and len(problem.issues) == Config().max_issues
+    assert "left out" in problem.detail and len(answer.get_data()) < 20_000
+
+
+def test_a_rule_message_with_a_nul_is_refused(client, keys):
+    doc = {**RULE, "message": "Hola\x00 {first_name|friend}"}
+    answer = client.post(f"{V1}/rules", json=doc, headers=auth(keys["marketing"]))
+    assert answer.status_code == 422
+    assert [i.path for i in Problem.model_validate_json(answer.get_data()).issues] == ["message"]
 
 
 def test_unknown_urls_outside_the_api_are_problems_too(client):

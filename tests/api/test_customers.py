@@ -64,6 +64,16 @@ def test_search_finds_a_guest_by_phone_or_email(client, keys, at_risk, ref):
          "tier": "silver"}]
 
 
+def test_answers_naming_guests_are_not_cached_or_sniffed(client, keys, at_risk):
+    staff = auth(keys["staff"])
+    for url in (f"{API}/customers?q=ana0@example.com", f"{API}/customers/{at_risk}",
+                f"{API}/customers/{at_risk}/offer", f"{API}/customers/999999",
+                f"{API}/openapi.json", "/staff"):
+        answer = client.get(url, headers=staff)
+        assert answer.headers["Cache-Control"] == "no-store", url
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", url
+
+
 def test_search_by_loyalty_number_for_marketing_and_admin(client, keys, loyal):
     for role in ("marketing", "admin"):
         found = ok(client.get(f"{API}/customers?q=L{loyal:06d}", headers=auth(keys[role])),

@@ -79,3 +79,12 @@ def test_rules_and_offers_commands(cli_db, capsys):
     code, _, err = run([*url, "offers", "show", "nobody@example.com"], capsys)
     assert code == 1 and "no customer matches" in err
     assert "is retired" in run([*url, "rules", "retire", "winback"], capsys)[1]
+
+
+@pytest.mark.parametrize("ref", ["\u00b9", "\u2460", "\u00b2\u00b3", "\u0663", "9" * 25])
+def test_digits_that_are_not_ascii_or_too_long_are_no_id(cli_db, capsys, ref):
+    url, *_ = cli_db
+    for args in (["offers", "show", ref], ["offers", "redeem", ref], ["rules", "show", ref],
+                 ["segments", "show", ref]):
+        code, _, err = run([*url, *args], capsys)
+        assert code == 1 and err.startswith("error: ") and "unexpected" not in err, (args, err)

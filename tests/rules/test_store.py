@@ -53,6 +53,21 @@ def test_not_an_object_and_unknown_segment():
     assert "no active segment" in found["segment"]
 
 
+def test_nul_characters_reserved_keys_and_long_lists_are_refused():
+    doc = rule_doc("validate", name="Win\x00back", messages={"es": "Hola\x00"})
+    doc["message"] = "{first_name|friend}, \x00 come back"
+    doc["conditions"] = {"all": [{"field": "tier", "op": "in",
+                                  "value": ["gold"] * 201}]}
+    found = issues_of(doc)
+    assert found["key"] == "'validate' is reserved; choose another key"
+    for path in ("name", "message", "messages.es"):
+        assert "NUL" in found[path], path
+    assert found["conditions.all[0].value"] == '"in" may list at most 200 values, not 201'
+    doc = rule_doc("fine")
+    doc["conditions"] = {"all": [{"field": "tier", "op": "in", "value": ["gold"] * 200}]}
+    validate_rule(doc)
+
+
 def test_drafts_change_active_rules_do_not(engine):
     with Session(engine) as s, s.begin():
         rule = save_rule(s, rule_doc("winback"))
