@@ -20,8 +20,8 @@ from sqlalchemy import Engine, bindparam, func, select, update
 from tqdm import tqdm
 
 from loyalty.errors import InputFileError, NotFoundError
-from loyalty.jobs import Owner
 from loyalty.models import Job, Review
+from loyalty.owners import Owner
 from nlp.aspects import ASPECTS, AspectSentiment, score_aspects
 from nlp.scorer import Sentiment, SentimentScorer
 

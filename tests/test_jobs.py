@@ -31,6 +31,7 @@ from loyalty.jobs import (
 )
 from loyalty.keys import verify_key
 from loyalty.models import Job, Review, utcnow
+from loyalty.owners import Owner
 from nlp.scorer import SentimentScorer
 
 TEXTS = ["Delicious ceviche and friendly staff", "The food was cold and the waiter was rude",
@@ -471,7 +472,7 @@ def _dead_pid() -> int:
 
 
 def test_whose_process_is_gone(engine, settings):
-    me = jobs.Owner.current()
+    me = Owner.current()
     minutes = settings.job_stale_minutes
     if me.process is None:
         pytest.skip("no /proc here: processes are told apart by pid alone")
@@ -505,7 +506,7 @@ def test_the_api_shows_an_interrupted_job(engine, settings):
 
     with Session(engine) as session, session.begin():
         _, key = create_key(session, role="admin", name="test")
-    dead = _running(engine, **{**jobs.Owner.current().columns(), "owner_pid": _dead_pid()})
+    dead = _running(engine, **{**Owner.current().columns(), "owner_pid": _dead_pid()})
     app = create_app(Config(settings=settings, testing=True))
     try:
         got = app.test_client().get(f"/api/v1/jobs/{dead}",

@@ -24,8 +24,8 @@ from loyalty.ingest.cards import Cards
 from loyalty.ingest.readers import Chunk, Rejected
 from loyalty.ingest.schemas import KINDS, Kind
 from loyalty.ingest.validate import Reasons, validate
-from loyalty.jobs import Owner
 from loyalty.models import IngestError, Job
+from loyalty.owners import Owner
 
 LOOKUP_BATCH = 1000  # keeps IN (...) lists well under every driver's parameter limit
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")

@@ -58,7 +58,7 @@ class Job(Base):
     # Who runs (or last ran) it: a process on this host can be checked directly, a process on
     # another host only through its heartbeat. ``owner_process`` is the boot id, pid namespace
     # and start time of the process, so a pid the system handed to another process since does
-    # not pass for the owner (see loyalty.jobs.Owner).
+    # not pass for the owner (see loyalty.owners.Owner).
     owner_host: Mapped[str | None] = mapped_column(String(255))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     owner_process: Mapped[str | None] = mapped_column(String(100))
