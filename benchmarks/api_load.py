@@ -11,10 +11,12 @@ included), a minimal Flask app returning a small JSON gives the ceiling of the s
     .venv/bin/python benchmarks/api_load.py --seconds 20 --postgres # SQLite, then PostgreSQL
     .venv/bin/python benchmarks/api_load.py --profile 200           # + an in-process profile
 
-Data: by default a copy (SQLite backup API) of the `loyalty demo` database in /tmp/demo3
-(--source-db); with --customers N, `loyalty demo --customers N --no-serve` into a temporary
-home (minutes: it fine-tunes the sentiment model). PostgreSQL gets the same rows by a plain
-SQLAlchemy table-by-table copy into a database migrated to head (sequences reset, ANALYZE).
+Data: by default a copy (SQLite backup API) of the database `./scripts/demo` left under
+LOYALTY_HOME (``var/loyalty.db``; --source-db for another) with its models; when there is none,
+or with --customers N, `loyalty demo --customers N --no-serve` (2,000 by default) into a
+temporary home first (about 8 minutes: it fine-tunes the sentiment model). PostgreSQL gets
+the same rows by a plain SQLAlchemy table-by-table copy into a database migrated to head
+(sequences reset, ANALYZE).
 The copy is the database exactly as the demo left it: offers that have expired are re-issued on
 a guest's first ask, so the run includes those writes; the response mix is reported.
 
@@ -66,7 +68,7 @@ from loyalty.db import make_engine  # noqa: E402
 from loyalty.keys import create_key  # noqa: E402
 from loyalty.models import Base, Customer  # noqa: E402
 
-DEMO_DB = Path("/tmp/demo3/loyalty.db")
+DEMO_CUSTOMERS = 2000  # the demo's own default
 HOST = "127.0.0.1"
 LOYALTY = [sys.executable, "-c", "import sys; from loyalty.cli import main; sys.exit(main())"]
 GOAL_RPS, GOAL_P99_MS = 500.0, 50.0
@@ -521,8 +523,10 @@ def main() -> None:
                              "more: gthread)")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--source-db", type=Path, default=DEMO_DB,
-                        help=f"SQLite database to copy (default {DEMO_DB}; only read)")
+    parser.add_argument("--source-db", type=Path, default=None,
+                        help="SQLite database to copy, only read (default: LOYALTY_HOME's "
+                             "loyalty.db, the demo's); its models are read from "
+                             "LOYALTY_MODEL_DIR")
     parser.add_argument("--customers", type=int, default=None,
                         help="generate the data with `loyalty demo --customers N` instead")
     parser.add_argument("--postgres", action="store_true",
@@ -556,13 +560,16 @@ def main() -> None:
     pg = None
     home = Path(tempfile.mkdtemp(prefix="api-load-"))
     try:
-        if args.customers:
-            source = demo_database(home / "demo", args.customers)
-        else:
-            if not args.source_db.exists():
-                parser.error(f"{args.source_db} does not exist: run `loyalty demo` or give "
-                             "--customers N")
-            source = args.source_db
+        settings = Settings.from_env()
+        source, model_dir = args.source_db or settings.home / "loyalty.db", settings.model_dir
+        if args.source_db is not None and not source.exists():
+            parser.error(f"{source} does not exist")
+        if args.customers or not source.exists():
+            source = demo_database(home / "demo", args.customers or DEMO_CUSTOMERS)
+            model_dir = home / "demo" / "models"
+        # The copied rows name their models relative to the model directory: every server
+        # started below reads them from the source's.
+        os.environ["LOYALTY_MODEL_DIR"] = str(model_dir.resolve())
         db = home / "loyalty.db"
         copy_sqlite(source, db)
         sqlite_url = f"sqlite:///{db}"
