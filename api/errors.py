@@ -136,7 +136,9 @@ def check_body() -> Response | None:
     except ValueError as exc:  # includes bytes that are not UTF-8
         return problem(400, _TITLES[400], f"the body is not valid JSON: {exc}")
     if not isinstance(parsed, dict):  # every body this API takes is an object
-        return problem(422, _TITLES[422], "the body must be a JSON object, e.g. {}")
+        kind = "null" if parsed is None else type(parsed).__name__.replace("str", "string")
+        return problem(422, _TITLES[422], "the body must be a JSON object, e.g. {}",
+                       issues=[{"path": "body", "message": f"must be a JSON object, not {kind}"}])
     return None
 
 

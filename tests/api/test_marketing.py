@@ -373,9 +373,9 @@ def test_bodies_that_are_not_a_json_object(client, keys, world, path):
     problem_of(client.post(url, data="{}", content_type="text/plain", headers=h), 415)
     problem_of(client.post(url, headers=h), 415)
     for body in ([rule_doc("in-a-list")], "winback", 42):
-        assert issue_paths(client.post(url, json=body, headers=h)) == {"rule"}
+        assert issue_paths(client.post(url, json=body, headers=h)) == {"body"}
     assert issue_paths(client.post(url, data="null", content_type="application/json",
-                                   headers=h)) == {"rule"}
+                                   headers=h)) == {"body"}
     assert "key" in issue_paths(client.post(url, json={}, headers=h))
     assert len(client.get(f"{V1}/rules", headers=h).get_json()["items"]) == 1
 
