@@ -4,7 +4,9 @@ Measured in the same run on the same Zomato reviews: `transformers.pipeline("tex
 classification")` called one review at a time (the baseline), then `SentimentScorer` with the
 torch, ONNX and int8 ONNX backends (int8 with its fp32 re-check of borderline windows, and
 without it). Each method runs in a fresh process so its peak memory (max RSS) is its own.
-Also reports the review length distribution and each backend's label agreement with torch.
+Also reports the review length distribution, each backend's label agreement with torch, and
+whether a review scored alone gets the score it gets inside the batch (first round, first
+100 reviews, within 1e-6).
 
     .venv/bin/python benchmarks/sentiment_speed.py --model var/models/bench-sentiment --rounds 7
 """
@@ -31,8 +33,13 @@ def _texts(data_dir: Path, n: int, seed: int) -> list[str]:
     return reviews.sample(n=min(n, len(reviews)), random_state=seed).astype(str).tolist()
 
 
-def _measure(method: str, model: Path, texts: list[str]) -> dict:
-    """Runs inside a child process: time one method, return labels, seconds, peak memory."""
+ALONE_TEXTS = 100
+ALONE_TOLERANCE = 1e-6
+
+
+def _measure(method: str, model: Path, texts: list[str], check_alone: bool = False) -> dict:
+    """Runs inside a child process: time one method, return labels, seconds, peak memory
+    (and, with ``check_alone``, the largest score change between alone and in the batch)."""
     import torch
 
     torch.set_num_threads(2)
@@ -55,7 +62,15 @@ def _measure(method: str, model: Path, texts: list[str]) -> dict:
         labels = scorer.predict(texts)
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"labels": labels, "seconds": seconds, "peak_mb": peak_mb}
+    result = {"labels": labels, "seconds": seconds, "peak_mb": peak_mb}
+    if check_alone and method != METHODS[0]:
+        batch = scorer.score(texts[:ALONE_TEXTS])
+        alone = [scorer.score([text])[0] for text in texts[:ALONE_TEXTS]]
+        result["alone_diff"] = max(abs(a.score - b.score) for a, b in zip(alone, batch,
+                                                                           strict=True))
+        result["alone_labels_equal"] = all(a.label == b.label for a, b in zip(alone, batch,
+                                                                                strict=True))
+    return result
 
 
 def main() -> None:
@@ -69,11 +84,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="run every method this many times, interleaved; report medians")
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--check-alone", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     texts = _texts(args.data_dir, args.reviews, args.seed)
     if args.child:
         method, out = args.child
-        Path(out).write_text(json.dumps(_measure(method, args.model, texts)), encoding="utf-8")
+        Path(out).write_text(json.dumps(_measure(method, args.model, texts, args.check_alone)),
+                             encoding="utf-8")
         return
 
     from transformers import AutoTokenizer
@@ -98,7 +115,8 @@ def main() -> None:
             out = Path(f"/tmp/sentiment-speed-{os.getpid()}-{method.replace(' ', '_')}.json")
             subprocess.run([sys.executable, __file__, "--model", str(args.model), "--data-dir",
                             str(args.data_dir), "--reviews", str(args.reviews), "--seed",
-                            str(args.seed), "--child", method, str(out)], check=True)
+                            str(args.seed), "--child", method, str(out)]
+                           + (["--check-alone"] if round_ == 1 else []), check=True)
             runs[method].append(json.loads(out.read_text(encoding="utf-8")))
             out.unlink()
     seconds = {m: float(np.median([r["seconds"] for r in rs])) for m, rs in runs.items()}
@@ -107,15 +125,20 @@ def main() -> None:
     torch_labels = runs["torch"][0]["labels"]
     print(f"\nMedian of {args.rounds} rounds; x pipeline is the median of the per-round ratios "
           "(lowest-highest).\n")
-    print("| method | reviews/s | x pipeline | labels = torch | peak memory (MB) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| method | reviews/s | x pipeline | labels = torch | peak memory (MB) | "
+          "alone = in batch (max score change) |")
+    print("|---|---:|---:|---:|---:|---|")
     for method, rs in runs.items():
         agree = np.mean([a.lower() == b for a, b in zip(rs[0]["labels"], torch_labels,
                                                           strict=True)])
         spread = f" ({min(ratios[method]):.1f}-{max(ratios[method]):.1f})" if len(rs) > 1 else ""
+        alone = "n/a"
+        if "alone_diff" in rs[0]:
+            same = rs[0]["alone_labels_equal"] and rs[0]["alone_diff"] <= ALONE_TOLERANCE
+            alone = f"{'yes' if same else 'no'} ({rs[0]['alone_diff']:.2g})"
         print(f"| {method} | {len(texts) / seconds[method]:,.1f} | "
               f"{np.median(ratios[method]):.1f}x{spread} | {agree:.1%} | "
-              f"{max(r['peak_mb'] for r in rs):,.0f} |")
+              f"{max(r['peak_mb'] for r in rs):,.0f} | {alone} |")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,13 @@ def resolve(path: str | os.PathLike[str] | None) -> Path:
     return folder
 
 
-def write_tiny_bert(folder: Path, seed: int = 0, vocab_from: Path | None = None) -> Path:
+def write_tiny_bert(folder: Path, seed: int = 0, vocab_from: Path | None = None,
+                    initializer_range: float = 0.02) -> Path:
     """A randomly initialised 2-layer BERT classifier with a real tokenizer, for fast tests.
 
     The tokenizer is copied from ``vocab_from`` (default: the packaged base) so texts tokenize
-    as in production; the network is tiny, so tests run in seconds.
+    as in production; the network is tiny, so tests run in seconds. A larger
+    ``initializer_range`` (e.g. 0.1) makes its outputs differ more between texts.
     """
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
@@ -45,7 +47,8 @@ def write_tiny_bert(folder: Path, seed: int = 0, vocab_from: Path | None = None)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64,
                         max_position_embeddings=512, num_labels=len(ID2LABEL),
-                        id2label=ID2LABEL, label2id=LABEL2ID)
+                        id2label=ID2LABEL, label2id=LABEL2ID,
+                        initializer_range=initializer_range)
     model = BertForSequenceClassification(config)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)

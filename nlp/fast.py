@@ -3,7 +3,7 @@
 `export_onnx` writes, inside the model folder::
 
     onnx/model.onnx        fp32, dynamic batch and sequence axes, output "logits"
-    onnx/model-int8.onnx   weights quantized to int8 (onnxruntime dynamic quantization)
+    onnx/model-int8.onnx   int8 weights (per channel) and activations (per token)
     onnx/export.json       what was exported from which weights, and how close it is to torch
 
 `SentimentScorer(model_dir)` (nlp.scorer) picks these files up by itself.
@@ -11,6 +11,9 @@
 The graph is not a plain trace of the model: a BERT or RoBERTa classifier only reads the first
 position of the last layer, so that layer is exported for the first position alone
 (`first_position_copy`; same logits, about 12% faster in int8 and 16% in fp32 on the MiniLM).
+The int8 graph is not onnxruntime's ``quantize_dynamic`` either: that gives every MatMul input
+one scale for the whole (batch, tokens, hidden) tensor, so a text's result changed with the
+texts and padding batched beside it; `quantize_per_token` gives each token its own scale.
 
 Exporter notes (torch 2.13, transformers 5.23):
 
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -52,19 +54,32 @@ REPORT_NAME = "export.json"
 # Inputs of BERT-family classifiers, in the order of their forward() signature.
 INPUT_ORDER = ("input_ids", "attention_mask", "token_type_ids")
 FP32_TOLERANCE = 1e-3  # max |logit(onnx) - logit(torch)| accepted for the fp32 export
-# MatMuls left in fp32 by the int8 export. Dynamic quantization rounds each MatMul's input to
-# 256 levels per tensor; the input of the first layer's feed-forward output projection (GELU
-# output: a few large values, many near zero) suffers most. Measured on 3,000 Zomato reviews
-# with a fine-tuned MiniLM: int8 everywhere agreed with torch on 98.6% of labels, with this
-# one MatMul in fp32 on 99.0%, for about 5% of the speed (medians of 6 interleaved runs:
-# 173 against 185 reviews/s on 2 cores); every layer's feed-forward output projection in
-# fp32 gave 99.6% but cost 20%.
+# How the int8 export scales activations, recorded in export.json. Exports made before it was
+# recorded used one scale per tensor: each text's result depended on its batch neighbours.
+ACTIVATION_SCALES = "per token"
+# int8 levels: activations to +-127 per token (stored as uint8 around 128), weights to +-63 per
+# output column. onnxruntime's AVX2 kernel multiplies uint8 by int8 with an instruction that adds
+# two neighbouring products in 16 bits, saturating: with weights up to +-127 and activations
+# around 128 those pairs overflow (measured: MatMul outputs off by up to 29% of the largest),
+# with +-63 they cannot (2 * 255 * 63 < 32768), so the int32 sums are exact.
+ACTIVATION_LEVELS = 127
+WEIGHT_LEVELS = 63
+# Largest change of a logit accepted between a window scored alone and in a batch (same length).
+BATCH_TOLERANCE = 1e-6
+# MatMuls left in fp32 by the int8 export. Rounding each MatMul's input to 256 levels for the
+# whole tensor (onnxruntime's quantize_dynamic, used until 2026-12) hurt the input of the first
+# layer's feed-forward output projection (GELU output: a few large values, many near zero)
+# most. Measured on 3,000 Zomato reviews with a fine-tuned MiniLM: int8 everywhere agreed with
+# torch on 98.6% of labels, with this one MatMul in fp32 on 99.0%, for about 5% of the speed;
+# every layer's feed-forward output projection in fp32 gave 99.6% but cost 20%. With per-token
+# scales (`quantize_per_token`) the gap is smaller but kept: 99.40% everywhere against 99.43%
+# with it in fp32 (no re-check; mean |score - torch| 0.0077 against 0.0055).
 # The embedding tables (Gather) are not quantized either: that saved no time.
 INT8_KEEP_FP32 = (r"/layer\.0/(layer/)?output/dense/MatMul$",)  # (layer/: a 1-layer model)
 # int8 windows whose two best logits are closer than this are re-scored in fp32. Measured with
-# the int8 graph above on the same 3,000 reviews: re-checking under a margin of 0.1 / 0.2 /
+# the per-tensor int8 graph on the same 3,000 reviews: re-checking under a margin of 0.1 / 0.2 /
 # 0.3 lifted agreement from 99.0% to 99.5% / 99.8% / 99.97%, for about 8 / 12 / 17% more
-# time. 0.2 keeps the labels of torch on all but 1 review in 500.
+# time. With per-token scales 0.2 lifts it from 99.43% to 99.93%.
 RECHECK_MARGIN = 0.2
 # Model types whose classification head reads the first position ([CLS] / <s>) of the last
 # layer only; their export computes that layer for the first position alone (see
@@ -128,6 +143,23 @@ def is_stale(model_dir: str | os.PathLike[str]) -> bool | None:
     except (ValueError, KeyError):
         return None
     return recorded != weights_fingerprint(model_dir)
+
+
+def activation_scales(model_dir: str | os.PathLike[str]) -> str | None:
+    """How ``model_dir``'s int8 export scales activations, from its ``export.json``.
+
+    `ACTIVATION_SCALES` ("per token") for an export made by this module; "per tensor" for one
+    whose report does not say (made before per-token scales; its scores depend on the batch);
+    None when there is no report to tell.
+    """
+    report = onnx_paths(model_dir)["report"]
+    if not report.is_file():
+        return None
+    try:
+        recorded = json.loads(report.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return str(recorded.get("activation_scales", "per tensor"))
 
 
 def available_cpus() -> int:
@@ -332,27 +364,128 @@ def _compare(classifier: OnnxClassifier, batches: list[dict[str, np.ndarray]],
     return worst, same / total, same_checked / total, rechecked / total
 
 
-class _DropRootMessage(logging.Filter):
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
+def quantize_per_token(source: str | os.PathLike[str], target: str | os.PathLike[str],
+                       keep_fp32: Sequence[str] = ()) -> list[str]:
+    """Write ``source``'s graph to ``target`` with its weight MatMuls in int8; their names.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefix)
+    Every MatMul whose second input is a 2-D initializer (not those named in ``keep_fp32``)
+    becomes: a scale per row of its input (max|x| over the last axis, so per token), the row
+    rounded to `ACTIVATION_LEVELS` around it (as uint8 with zero point 128: onnxruntime's
+    uint8 x int8 kernel is 6x faster here than int8 x int8), MatMulInteger with the weights
+    rounded to `WEIGHT_LEVELS` per output column, and the exact int32 sums scaled back by the
+    column's and the row's scales. A token's result so depends on its own values only, never
+    on the other texts or the padding in its batch, as it did with onnxruntime's
+    ``quantize_dynamic`` (one scale per input tensor); and each token is rounded on its own
+    range, not the batch's largest. The two scale products are separate Mul nodes: onnxruntime
+    fuses MatMulInteger, Cast and a Mul by a product of scales into MatMulIntegerToFloat, which
+    with a per-row scale multiplies the bias by it too.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    weights = {init.name: init for init in graph.initializer}
+    added: list[Any] = []
+
+    def constant(name: str, value: np.ndarray) -> str:
+        added.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    prefix = "per_token"
+    levels = constant(f"{prefix}/levels", np.float32(ACTIVATION_LEVELS))
+    tiny = constant(f"{prefix}/tiny", np.float32(np.finfo(np.float32).tiny))  # all-zero rows
+    one = constant(f"{prefix}/one", np.float32(1))
+    zero_point = constant(f"{prefix}/zero_point", np.uint8(ACTIVATION_LEVELS + 1))
+    axes = constant(f"{prefix}/axes", np.array([-1], dtype=np.int64)) if opset >= 18 else None
+
+    nodes: list[Any] = []
+    quantized_inputs: dict[str, tuple[str, str]] = {}  # Q, K and V share their input's rounding
+    quantized_weights: dict[str, tuple[str, str]] = {}
+    names: list[str] = []
+    for node in graph.node:
+        weight = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else None
+        if (weight not in weights or len(weights[weight].dims) != 2
+                or node.name in keep_fp32):
+            nodes.append(node)
+            continue
+        x = node.input[0]
+        if x not in quantized_inputs:
+            at = f"{x}/{prefix}"
+            reduce_max = (helper.make_node("ReduceMax", [f"{at}/abs", axes], [f"{at}/max"],
+                                           name=f"{at}/ReduceMax", keepdims=1)
+                          if axes else
+                          helper.make_node("ReduceMax", [f"{at}/abs"], [f"{at}/max"],
+                                           name=f"{at}/ReduceMax", axes=[-1], keepdims=1))
+            nodes += [
+                helper.make_node("Abs", [x], [f"{at}/abs"], name=f"{at}/Abs"),
+                reduce_max,
+                helper.make_node("Max", [f"{at}/max", tiny], [f"{at}/max_pos"],
+                                 name=f"{at}/Max"),
+                helper.make_node("Div", [f"{at}/max_pos", levels], [f"{at}/scale"],
+                                 name=f"{at}/Scale"),
+                helper.make_node("Div", [x, f"{at}/scale"], [f"{at}/scaled"],
+                                 name=f"{at}/Div"),
+                helper.make_node("QuantizeLinear", [f"{at}/scaled", one, zero_point],
+                                 [f"{at}/quantized"], name=f"{at}/QuantizeLinear"),
+            ]
+            quantized_inputs[x] = (f"{at}/quantized", f"{at}/scale")
+        if weight not in quantized_weights:
+            w = numpy_helper.to_array(weights[weight]).astype(np.float32)
+            column_scale = np.abs(w).max(axis=0) / WEIGHT_LEVELS
+            column_scale[column_scale == 0] = 1
+            w_int8 = np.clip(np.rint(w / column_scale), -WEIGHT_LEVELS,
+                             WEIGHT_LEVELS).astype(np.int8)
+            quantized_weights[weight] = (constant(f"{weight}_int8", w_int8),
+                                         constant(f"{weight}_scale",
+                                                  column_scale.astype(np.float32)))
+        x_int8, row_scale = quantized_inputs[x]
+        w_int8_name, column_scale_name = quantized_weights[weight]
+        out, at = node.output[0], node.name or node.output[0]
+        nodes += [
+            helper.make_node("MatMulInteger", [x_int8, w_int8_name, zero_point],
+                             [f"{out}/int32"], name=f"{at}_int8"),
+            helper.make_node("Cast", [f"{out}/int32"], [f"{out}/float"], name=f"{at}/Cast",
+                             to=TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{out}/float", column_scale_name], [f"{out}/columns"],
+                             name=f"{at}/ColumnScale"),
+            helper.make_node("Mul", [f"{out}/columns", row_scale], [out],
+                             name=f"{at}/RowScale"),
+        ]
+        names.append(node.name)
+
+    used = {name for node in nodes for name in node.input}
+    initializers = [init for init in [*graph.initializer, *added] if init.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(target))
+    return names
 
 
-@contextmanager
-def _quiet_quantizer():
-    """quantize_dynamic logs "Please consider to run pre-processing" on the root logger. The
-    pre-processing (symbolic shape inference + offline fusion) was measured on the packaged
-    MiniLM: no faster, same agreement; onnxruntime fuses the graph when it loads anyway."""
-    drop = _DropRootMessage("Please consider to run pre-processing")
-    root = logging.getLogger()
-    root.addFilter(drop)
-    try:
-        yield
-    finally:
-        root.removeFilter(drop)
+def _batch_dependence(classifier: OnnxClassifier, tokenizer: Any, names: list[str],
+                      length: int = 12) -> float:
+    """Largest logit change of a window between scored alone and in a batch (same length).
+
+    The scorer batches windows of one length only (no padding), so what must not move a
+    window's logits is the other rows of its batch and their number and order.
+    """
+    rows = [ids[:length - 1] + ids[-1:] for ids in tokenizer(list(CHECK_TEXTS),
+                                                             truncation=True)["input_ids"]
+            if len(ids) >= length]
+
+    def arrays(ids: list[list[int]]) -> dict[str, np.ndarray]:
+        batch = {"input_ids": np.asarray(ids, dtype=np.int64)}
+        batch["attention_mask"] = np.ones_like(batch["input_ids"])
+        batch["token_type_ids"] = np.zeros_like(batch["input_ids"])
+        return {n: batch[n] for n in names}
+
+    alone = np.concatenate([classifier.logits(arrays([row])) for row in rows])
+    together = classifier.logits(arrays(rows))
+    backwards = classifier.logits(arrays(rows[::-1]))[::-1]
+    return float(max(np.max(np.abs(together - alone)), np.max(np.abs(backwards - alone))))
 
 
 def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
@@ -366,9 +499,11 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
     and sequence axes, output ``logits``), validates it with ``onnx.checker`` and compares it
     with torch on `CHECK_TEXTS` in three batch shapes: if any logit differs by more than
     ``tolerance`` the export fails with `OnnxExportError` and nothing is left behind. With
-    ``quantize``, also writes ``model-int8.onnx`` (dynamic quantization, int8 weights,
-    per-channel) and checks that it loads and gives finite logits; its larger difference and
-    its label agreement with torch are reported. Quantization moves the labels of borderline
+    ``quantize``, also writes ``model-int8.onnx`` (`quantize_per_token`: int8 weights per
+    output channel, activations rounded to int8 per token at run time) and checks that it
+    loads, gives finite logits, and gives a window the same logits alone as in a batch (within
+    `BATCH_TOLERANCE`; else the int8 file is left out); its larger difference and its label
+    agreement with torch are reported. Quantization moves the labels of borderline
     texts, so the scorer re-scores in fp32 every window whose int8 top-two logit margin is
     under ``recheck_margin`` (0 switches that off), and the agreement reported and gated is
     that of int8 with this re-check (the plain int8 figure is reported beside it). Pass
@@ -381,13 +516,13 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
     for the first position only (`first_position_copy`): the same logits, less work.
 
     Returns ``{"onnx": path, "onnx-int8": path (with quantize), "report": path}``; the report
-    (``export.json``) holds the max logit differences, int8 label agreement, versions and
-    the fingerprint of the weights exported.
+    (``export.json``) holds the max logit differences, int8 label agreement, the activation
+    scales (``"activation_scales": "per token"``; `SentimentScorer` does not pick an int8 file
+    without it), versions and the fingerprint of the weights exported.
     """
     import onnx
     import onnxruntime
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model_dir = Path(model_dir)
     tokenizer, model = _load_torch(model_dir)
@@ -439,20 +574,25 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
             int8_tmp = tmp_dir / INT8_NAME
             keep = [node.name for node in onnx.load(str(fp32_tmp)).graph.node
                     if any(re.search(rx, node.name) for rx in INT8_KEEP_FP32)]
-            with _quiet_quantizer():
-                quantize_dynamic(fp32_tmp, int8_tmp, weight_type=QuantType.QInt8,
-                                 per_channel=True, op_types_to_quantize=["MatMul"],
-                                 nodes_to_exclude=keep)
+            quantize_per_token(fp32_tmp, int8_tmp, keep_fp32=keep)
+            report["activation_scales"] = ACTIVATION_SCALES
+            report["weight_scales"] = "per output channel"
+            report["int8_levels"] = {"activations": ACTIVATION_LEVELS, "weights": WEIGHT_LEVELS}
             report["int8_fp32_nodes"] = keep
             onnx.checker.check_model(str(int8_tmp))
-            int8_diff, plain, agreement, share = _compare(OnnxClassifier(int8_tmp), checks,
-                                                          refs, recheck_margin)
+            int8 = OnnxClassifier(int8_tmp)
+            int8_diff, plain, agreement, share = _compare(int8, checks, refs, recheck_margin)
+            moved = _batch_dependence(int8, tokenizer, names)
             report["max_abs_logit_diff"]["onnx-int8"] = int8_diff
+            report["int8_batch_dependence"] = moved
             report["int8_recheck_margin"] = recheck_margin
             report["int8_label_agreement_unchecked"] = plain
             report["int8_rechecked_share"] = share
             report["int8_label_agreement"] = agreement
-            if min_int8_agreement is not None and agreement < min_int8_agreement:
+            if not moved <= BATCH_TOLERANCE:
+                report["int8_left_out"] = (f"a window's logits move by {moved:.3g} with the "
+                                           f"windows batched beside it (> {BATCH_TOLERANCE:g})")
+            elif min_int8_agreement is not None and agreement < min_int8_agreement:
                 report["int8_left_out"] = (f"label agreement {agreement:.3f} < "
                                            f"{min_int8_agreement:g}")
             else:

@@ -15,9 +15,12 @@ Design:
   labels fail at construction, not halfway through a job; and there is no lazy-init race when
   one scorer is shared by worker threads.
 - **Batching.** Every text is tokenized once; windows (one per short text, several per long
-  text) are sorted by token length, cut into batches of ``batch_size``, padded only to the
-  longest window *of their batch*, and the results put back in input order. Padding is built
-  here (pad id, attention mask, token type 0) so torch and ONNX see identical arrays.
+  text) are sorted by token length and cut into batches of at most ``batch_size`` windows *of
+  one length*, so nothing is padded, and the results are put back in input order. A window's
+  result must not depend on what it is batched with: padding changes the last bits of the
+  real tokens' float sums (a softmax over more positions), which int8 rounding can magnify;
+  without it the ONNX graphs give a window bit-identical logits in any batch (torch within
+  1e-6: its matrix products round a row differently with the number of rows).
 - **Long texts** (more than ``max_length`` tokens with [CLS]/[SEP]) are not cut silently.
   With ``long_text="chunks"`` (default) the text is split into sentences (`nlp.text.sentences`)
   and consecutive sentences are packed greedily into windows of at most ``max_length`` tokens;
@@ -30,10 +33,12 @@ Design:
   ``ceil(max_chunks / 2)`` and last ``floor(max_chunks / 2)`` windows (openings and verdicts
   carry most of a review's sentiment), and the note says so. ``long_text="truncate"`` keeps
   the first window only (note "long: truncated ...").
-- **int8 with a re-check.** Dynamic int8 moves the logits a little (up to ~0.7 on the
-  fine-tuned MiniLM), which flips the label of borderline windows only. With the int8 backend
-  every window whose two best logits are within ``recheck_margin`` is scored again by the
-  fp32 graph, so labels match fp32 on 99.8% of reviews at int8 speed (see nlp.fast).
+- **int8 with a re-check.** int8 (activations rounded per token, `nlp.fast.quantize_per_token`)
+  moves the logits a little, which flips the label of borderline windows only. With the int8
+  backend every window whose two best logits are within ``recheck_margin`` is scored again by
+  the fp32 graph (see nlp.fast). An int8 file exported with one activation scale per batch
+  (before per-token scales) is not used: "auto" falls back to fp32 ONNX with a warning, and
+  ``backend="onnx-int8"`` asks for a re-export.
 - **Defined results.** Blank text (whitespace, invisible characters, punctuation only) is
   neutral with probabilities (0, 1, 0), score 0, ``chunks=0``, note "empty", without a model
   call. Emoji-only text is scored as words (`nlp.text.emoji_to_words`), note "emoji-only".
@@ -56,8 +61,10 @@ from typing import Any
 import numpy as np
 
 from nlp.fast import (
+    ACTIVATION_SCALES,
     RECHECK_MARGIN,
     OnnxClassifier,
+    activation_scales,
     available_cpus,
     is_stale,
     onnx_paths,
@@ -67,6 +74,10 @@ from nlp.labels import LABELS
 from nlp.labels import score as sentiment_score
 from nlp.text import clean, emoji_to_words, has_emoji, is_blank, is_emoji_only, sentences
 
+_OLD_INT8 = ("was quantized with one activation scale per batch (or without an export.json to "
+             "say otherwise): its scores depend on the texts batched together")
+_REEXPORT = ("Re-export it (`loyalty nlp export`, or nlp.fast.export_onnx(model_dir)) for int8 "
+             "with per-token scales")
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 LONG_TEXT_MODES = ("chunks", "truncate")
 EMOJI_MODES = ("only", "always", "never")
@@ -133,7 +144,8 @@ class SentimentScorer:
         A Hugging Face sequence-classification folder whose config's id2label is LABELS.
     backend:
         "auto" (on CPU: ``onnx/model-int8.onnx`` if present, else ``onnx/model.onnx``, else
-        torch; ONNX files exported from other weights are skipped with a warning), "torch",
+        torch; ONNX files exported from other weights, and int8 files whose ``export.json``
+        does not record per-token activation scales, are skipped with a warning), "torch",
         "onnx" or "onnx-int8".
     batch_size:
         Windows per forward pass; default 8 on ONNX (fastest on 2 CPU cores: 115 reviews/s
@@ -255,6 +267,10 @@ class SentimentScorer:
                                       f"{self.model_dir}'s; using torch (re-run export_onnx)",
                                       stacklevel=3)
                         break
+                    if name == "onnx-int8" and not self._int8_is_per_token():
+                        warnings.warn(f"{paths[name]} {_OLD_INT8}; using {paths['onnx'].name} "
+                                      f"instead. {_REEXPORT}", stacklevel=3)
+                        continue
                     return name, paths[name]
             return "torch", self.model_dir
         if not paths[backend].is_file():
@@ -263,7 +279,12 @@ class SentimentScorer:
         if is_stale(self.model_dir):
             raise ValueError(f"{paths[backend]} was exported from other weights than "
                              f"{self.model_dir}'s; re-run export_onnx")
+        if backend == "onnx-int8" and not self._int8_is_per_token():
+            raise ValueError(f"{paths[backend]} {_OLD_INT8}. {_REEXPORT}")
         return backend, paths[backend]
+
+    def _int8_is_per_token(self) -> bool:
+        return activation_scales(self.model_dir) == ACTIVATION_SCALES
 
     def _load_onnx(self, path: Path) -> OnnxClassifier:
         session = OnnxClassifier(path, threads=self.threads_)
@@ -391,6 +412,19 @@ class SentimentScorer:
             batch["token_type_ids"] = np.zeros_like(ids)
         return batch
 
+    def _batches(self, windows: list[list[int]], indices: list[int]) -> Iterable[list[int]]:
+        """``indices`` (in length order) cut into batches of at most ``batch_size`` windows of
+        one length each."""
+        batch: list[int] = []
+        for k in indices:
+            if batch and (len(batch) == self.batch_size
+                          or len(windows[k]) != len(windows[batch[0]])):
+                yield batch
+                batch = []
+            batch.append(k)
+        if batch:
+            yield batch
+
     def _logits(self, batch: dict[str, np.ndarray],
                 session: OnnxClassifier | None = None) -> np.ndarray:
         session = session or self._onnx
@@ -443,16 +477,15 @@ class SentimentScorer:
 
         with tqdm(total=len(windows), desc="sentiment", unit=" windows",
                   disable=not progress) as bar:
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+            for idx in self._batches(windows, order):
                 window_logits[idx] = self._logits(self._batch_arrays([windows[k] for k in idx]))
                 bar.update(len(idx))
         if self._recheck is not None:
-            # Still in length order, so the fp32 batches stay tightly padded.
+            # A function of each window's own int8 logits, so which windows are re-checked
+            # does not depend on the batches either.
             margins = top_margin(window_logits)
             low = [k for k in order if margins[k] < self.recheck_margin_]
-            for start in range(0, len(low), self.batch_size):
-                idx = low[start:start + self.batch_size]
+            for idx in self._batches(windows, low):
                 window_logits[idx] = self._logits(self._batch_arrays([windows[k] for k in idx]),
                                                   self._recheck)
         window_logits -= window_logits.max(axis=1, keepdims=True)

@@ -168,3 +168,59 @@ def test_cli_scores_a_csv_and_refuses_without_a_model(tmp_path, tiny_model, caps
     assert "no sentiment model in production" in capsys.readouterr().err
     assert main([*url, "nlp", "evaluate", "--data", str(source), "--text-col", "review",
                  "--rating-col", "x", "--label-col", "y"]) == 2
+
+
+def test_the_api_the_batch_job_and_the_csv_path_agree_on_every_text(engine, settings, tmp_path):
+    """The same text and model give the same label and score (within 1e-6) through
+    `POST /reviews/score` (one request), the database job (chunks of 7) and a CSV (one chunk
+    of 256), on the int8 backend the service picks by itself."""
+    from api import create_app
+    from api.config import Config
+    from loyalty.keys import create_key
+    from nlp.checkpoint import write_tiny_bert
+    from nlp.fast import export_onnx
+    from tests.nlp.test_scorer import sharpen
+
+    # Outputs that differ between texts as a trained model's do (see test_batch_independence).
+    folder = sharpen(write_tiny_bert(tmp_path / "tiny", seed=0, initializer_range=0.1),
+                     tmp_path / "model", gain=1.0)
+    export_onnx(folder, quantize=True)
+    scorer = SentimentScorer(folder)
+    assert scorer.backend_ == "onnx-int8"
+    _stored_reviews(engine, tmp_path)
+    with Session(engine) as session, session.begin():
+        row = registry.register(session, kind=registry.SENTIMENT, version="t1", path=folder,
+                                metrics={}, seed=0)
+        registry.promote(session, row)
+        version_id = row.id
+    score_database(engine, scorer, version_id, chunk_size=7)
+    with Session(engine) as session:
+        job = {r.text: (r.sentiment_label, r.sentiment_score)
+               for r in session.scalars(select(Review))}
+    texts = sorted(job)
+
+    source, out = tmp_path / "texts.csv", tmp_path / "scored.csv"
+    pd.DataFrame({"text": texts}).to_csv(source, index=False)
+    score_csv(source, out, scorer, chunk_size=256)
+    scored = pd.read_csv(out, keep_default_na=False)
+    from_csv = dict(zip(scored["text"], zip(scored["sentiment_label"],
+                                            scored["sentiment_score"], strict=True),
+                        strict=True))
+
+    app = create_app(Config(settings=settings, testing=True))
+    try:
+        with Session(engine) as session, session.begin():
+            _, key = create_key(session, role="staff", name="agreement test")
+        answer = app.test_client().post("/api/v1/reviews/score", json={"texts": texts},
+                                        headers={"Authorization": f"Bearer {key}"})
+    finally:
+        app.extensions["loyalty.db"].engine.dispose()
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    from_api = {t: (item["label"], item["score"])
+                for t, item in zip(texts, answer.json["items"], strict=True)}
+    for text in texts:
+        labels = {job[text][0], from_csv[text][0], from_api[text][0]}
+        scores = [job[text][1], from_csv[text][1], from_api[text][1]]
+        assert len(labels) == 1 and max(scores) - min(scores) <= 1e-6, (text, job[text],
+                                                                       from_csv[text],
+                                                                       from_api[text])

@@ -26,10 +26,11 @@ MIXED = [
 ]
 
 
-def sharpen(source: Path, folder: Path) -> Path:
+def sharpen(source: Path, folder: Path, gain: float = 4.0) -> Path:
     """A copy of ``source`` whose classifier reads the main directions in which the random
     tiny BERT's pooled outputs vary: different texts then get clearly different probabilities
-    and labels (the random head gives nearly uniform ones), so mix-ups become visible."""
+    and labels (the random head gives nearly uniform ones), so mix-ups become visible.
+    ``gain``: logits per standard deviation of the pooled outputs along the main direction."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -42,7 +43,7 @@ def sharpen(source: Path, folder: Path) -> Path:
         mean = pooled.mean(dim=0)
         _, _, v = torch.linalg.svd(pooled - mean, full_matrices=False)
         spread = ((pooled - mean) @ v[0]).std()
-        weight = torch.stack([-v[0], v[1], v[0]]) * (4.0 / spread)
+        weight = torch.stack([-v[0], v[1], v[0]]) * (gain / spread)
         model.classifier.weight.copy_(weight)
         model.classifier.bias.copy_(-weight @ mean)
     model.save_pretrained(folder)
