@@ -365,7 +365,7 @@ def _compare(classifier: OnnxClassifier, batches: list[dict[str, np.ndarray]],
 
 
 def quantize_per_token(source: str | os.PathLike[str], target: str | os.PathLike[str],
-                       keep_fp32: Sequence[str] = ()) -> list[str]:
+                       keep_fp32: Sequence[str] = (), fused: bool = True) -> list[str]:
     """Write ``source``'s graph to ``target`` with its weight MatMuls in int8; their names.
 
     Every MatMul whose second input is a 2-D initializer (not those named in ``keep_fp32``)
@@ -374,11 +374,18 @@ def quantize_per_token(source: str | os.PathLike[str], target: str | os.PathLike
     uint8 x int8 kernel is 6x faster here than int8 x int8), MatMulInteger with the weights
     rounded to `WEIGHT_LEVELS` per output column, and the exact int32 sums scaled back by the
     column's and the row's scales. A token's result so depends on its own values only, never
-    on the other texts or the padding in its batch, as it did with onnxruntime's
-    ``quantize_dynamic`` (one scale per input tensor); and each token is rounded on its own
-    range, not the batch's largest. The two scale products are separate Mul nodes: onnxruntime
-    fuses MatMulInteger, Cast and a Mul by a product of scales into MatMulIntegerToFloat, which
-    with a per-row scale multiplies the bias by it too.
+    on the other texts or the padding in its batch (with onnxruntime's ``quantize_dynamic``,
+    one scale per input tensor, it did); and each token is rounded on its own range, not on the
+    batch's largest value.
+
+    With ``fused`` the product and both scalings are one onnxruntime MatMulIntegerToFloat node
+    (contrib op; its documentation names per-tensor and per-column scales only, but its CPU
+    kernel multiplies the output by any input scale that broadcasts to it, here per row):
+    5-7% faster on 2 cores than the standard ops (MatMulInteger, Cast, two Muls) written
+    without it; `export_onnx` keeps it only when it gives their logits. Either way the bias
+    stays a separate Add: onnxruntime fuses MatMulInteger, Cast, a Mul by a product of scales
+    and a bias Add into MatMulIntegerToFloat, which with a per-row scale multiplies the bias by
+    it too.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -443,6 +450,13 @@ def quantize_per_token(source: str | os.PathLike[str], target: str | os.PathLike
         x_int8, row_scale = quantized_inputs[x]
         w_int8_name, column_scale_name = quantized_weights[weight]
         out, at = node.output[0], node.name or node.output[0]
+        names.append(node.name)
+        if fused:
+            nodes.append(helper.make_node(
+                "MatMulIntegerToFloat",
+                [x_int8, w_int8_name, row_scale, column_scale_name, zero_point], [out],
+                name=f"{at}_int8", domain="com.microsoft"))
+            continue
         nodes += [
             helper.make_node("MatMulInteger", [x_int8, w_int8_name, zero_point],
                              [f"{out}/int32"], name=f"{at}_int8"),
@@ -453,7 +467,6 @@ def quantize_per_token(source: str | os.PathLike[str], target: str | os.PathLike
             helper.make_node("Mul", [f"{out}/columns", row_scale], [out],
                              name=f"{at}/RowScale"),
         ]
-        names.append(node.name)
 
     used = {name for node in nodes for name in node.input}
     initializers = [init for init in [*graph.initializer, *added] if init.name in used]
@@ -461,8 +474,29 @@ def quantize_per_token(source: str | os.PathLike[str], target: str | os.PathLike
     graph.initializer.extend(initializers)
     del graph.node[:]
     graph.node.extend(nodes)
+    if fused and names and not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, str(target))
     return names
+
+
+def _quantize_checked(fp32: Path, target: Path, keep: list[str],
+                      checks: list[dict[str, np.ndarray]]) -> str:
+    """`quantize_per_token` into ``target``, fused when the fused graph gives the standard
+    ops' logits on ``checks`` (it relies on how onnxruntime's kernel treats a per-row scale,
+    which its documentation does not promise); the MatMul op type used."""
+    standard = target.with_name(target.stem + "-standard.onnx")
+    quantize_per_token(fp32, standard, keep_fp32=keep, fused=False)
+    try:
+        quantize_per_token(fp32, target, keep_fp32=keep, fused=True)
+        fused, plain = OnnxClassifier(target), OnnxClassifier(standard)
+        if all(np.allclose(fused.logits(b), plain.logits(b), rtol=0, atol=1e-5)
+               for b in checks[:3]):
+            return "MatMulIntegerToFloat"
+    except Exception:  # whatever a future onnxruntime makes of it: the standard graph is safe
+        pass
+    os.replace(standard, target)
+    return "MatMulInteger"
 
 
 def _batch_dependence(classifier: OnnxClassifier, tokenizer: Any, names: list[str],
@@ -574,7 +608,7 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
             int8_tmp = tmp_dir / INT8_NAME
             keep = [node.name for node in onnx.load(str(fp32_tmp)).graph.node
                     if any(re.search(rx, node.name) for rx in INT8_KEEP_FP32)]
-            quantize_per_token(fp32_tmp, int8_tmp, keep_fp32=keep)
+            report["int8_matmul"] = _quantize_checked(fp32_tmp, int8_tmp, keep, checks)
             report["activation_scales"] = ACTIVATION_SCALES
             report["weight_scales"] = "per output channel"
             report["int8_levels"] = {"activations": ACTIVATION_LEVELS, "weights": WEIGHT_LEVELS}

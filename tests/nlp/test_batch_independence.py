@@ -22,6 +22,7 @@ from nlp.fast import (
     OnnxClassifier,
     activation_scales,
     export_onnx,
+    quantize_per_token,
 )
 from nlp.scorer import SentimentScorer
 from tests.nlp.test_fast import TEXTS
@@ -118,10 +119,14 @@ def test_int8_graph_rounds_each_token_on_its_own(model: Path) -> None:
     options.log_severity_level = 3
     ort.InferenceSession(str(model / "onnx" / "model-int8.onnx"), options,
                          providers=["CPUExecutionProvider"])
-    ops = {node.op_type for node in onnx.load(str(model / "optimized.onnx")).graph.node}
+    nodes = onnx.load(str(model / "optimized.onnx")).graph.node
     (model / "optimized.onnx").unlink()
-    assert "MatMulInteger" in ops
-    assert not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
+    ops = {node.op_type for node in nodes}
+    assert report["int8_matmul"] in ops
+    assert not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul"}
+    for node in nodes:
+        if node.op_type == "MatMulIntegerToFloat":  # its input's scale is the per-token one
+            assert node.input[2].endswith("/per_token/scale"), node.input
 
     # Rows of one length give each row the same logits alone, together, in any order.
     session = OnnxClassifier(model / "onnx" / "model-int8.onnx", threads=2)
@@ -159,3 +164,25 @@ def test_an_int8_export_with_batch_wide_scales_is_not_used(model: Path,
     assert activation_scales(folder) is None
     with pytest.warns(UserWarning, match="one activation scale per batch"):
         assert SentimentScorer(folder, max_length=64).backend_ == "onnx"
+
+
+def test_fused_and_standard_int8_graphs_give_the_same_logits(model: Path, tmp_path: Path) -> None:
+    """The fused graph leans on onnxruntime scaling MatMulIntegerToFloat's output per row; the
+    standard ops (MatMulInteger, Cast, Mul) say the same in plain ONNX."""
+    import onnx
+
+    source = model / "onnx" / "model.onnx"
+    fused, standard = tmp_path / "fused.onnx", tmp_path / "standard.onnx"
+    names = quantize_per_token(source, fused, fused=True)
+    assert quantize_per_token(source, standard, fused=False) == names and names
+    ops = [{n.op_type for n in onnx.load(str(path)).graph.node} for path in (fused, standard)]
+    assert "MatMulIntegerToFloat" in ops[0] and "MatMulInteger" not in ops[0]
+    assert "MatMulInteger" in ops[1] and "MatMulIntegerToFloat" not in ops[1]
+    rng = np.random.default_rng(1)
+    for shape in [(1, 5), (3, 17), (8, 40)]:
+        ids = rng.integers(1000, 20000, size=shape)
+        batch = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                 "token_type_ids": np.zeros_like(ids)}
+        np.testing.assert_allclose(OnnxClassifier(fused, threads=1).logits(batch),
+                                   OnnxClassifier(standard, threads=1).logits(batch),
+                                   rtol=0, atol=1e-5)
