@@ -24,6 +24,17 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public data sets: ``LOYALTY_SHARED_DATA`` or ``../shared/data`` beside the repo
+    (always there in CI; a test that needs them is skipped on a machine without them)."""
+    folder = Path(os.environ.get("LOYALTY_SHARED_DATA")
+                  or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    if not folder.is_dir():
+        pytest.skip(f"{folder}: the shared data sets are not on this machine")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     url = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
     if url:
