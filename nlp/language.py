@@ -130,13 +130,15 @@ def _model() -> Any:
     return _identifier
 
 
+# Letters: word characters that are not digits or "_" (after `_prepare`, only letters are).
+_LETTER_RE = re.compile(r"[^\W\d_]")
+# Letters outside the Latin blocks (Basic Latin to Latin Extended-B, IPA, Latin Extended
+# Additional for Vietnamese).
+_NON_LATIN_RE = re.compile(r"[^\W\d_\u0000-\u02af\u1e00-\u1eff]")
+
+
 def _letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
-
-
-def _is_latin(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x250 or 0x1E00 <= code <= 0x1EFF  # Latin blocks, incl. Vietnamese
+    return len(_LETTER_RE.findall(text))
 
 
 def _prepare(text: str) -> str:
@@ -173,10 +175,10 @@ def _detect(model: Any, text: str | None) -> str:
     if not isinstance(text, str):
         raise TypeError(f"detect_language() needs a str, not {type(text).__name__}")
     text = _prepare(text)
-    letters = [ch for ch in text if ch.isalpha()]
-    if len(letters) < MIN_LETTERS:
+    letters = _letters(text)
+    if letters < MIN_LETTERS:
         return UNDETERMINED
-    if sum(map(_is_latin, letters)) < LATIN_MIN_SHARE * len(letters):
+    if len(_NON_LATIN_RE.findall(text)) > (1 - LATIN_MIN_SHARE) * letters:
         return OTHER
     if _is_mixed(model, text):
         return MIXED
