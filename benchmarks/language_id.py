@@ -18,8 +18,10 @@ stripped or shortened sentence is in its original's half). `nlp.language`'s thre
 chosen on the tuning half; this reports the held-out half unless ``--split tune``.
 
 A baseline's answer other than es, en, mixed or und counts as "other". Each method runs in a
-fresh single-threaded process: texts/s after a warm-up, load time (import and model load)
-and resident memory added by loading. Libraries that are not installed are skipped.
+fresh single-threaded process: texts/s after a warm-up, per second of the process's CPU time
+(steadier than wall time on a machine shared with other work), load time (import and model
+load, wall clock) and resident memory added by loading. Libraries that are not installed are
+skipped.
 
     .venv/bin/python benchmarks/language_id.py            # about 1 minute on 2 cores
 """
@@ -208,9 +210,9 @@ def _measure(method: str, texts: dict[str, list]) -> dict:
     accuracy, seconds = {}, 0.0
     right = {"es": [0, 0], "en": [0, 0]}  # over the real (not constructed) sources
     for name, rows in tqdm(texts.items(), desc=method, leave=False, file=sys.stderr):
-        started = time.perf_counter()
+        started = time.process_time()
         answers = [_label(detect(text)) for text, _ in rows]
-        seconds += time.perf_counter() - started
+        seconds += time.process_time() - started
         hits = [a == e for a, (_, e) in zip(answers, rows, strict=True)]
         accuracy[name] = sum(hits) / len(rows)
         for hit, (_, expected) in zip(hits, rows, strict=True):
@@ -269,8 +271,8 @@ def main() -> None:
     sizes = ", ".join(f"{name} {len(rows):,}" for name, rows in texts.items())
     print(f"\nAccuracy on the {args.split} half ({sizes}; * = written for this benchmark; "
           "all es / all en = every real Spanish / English text of the columns after it); "
-          "single-threaded texts/s after warm-up; load = import + model; MB = resident "
-          "memory added by loading.\n")
+          "texts/s = per CPU second, one thread, after warm-up; load = import + model; MB = "
+          "resident memory added by loading.\n")
     print("| method | " + " | ".join(COLUMNS) + " | texts/s | load s | MB | package |")
     print("|---|" + "---:|" * (len(COLUMNS) + 3) + "---|")
     for method, r in results.items():
