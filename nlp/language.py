@@ -103,7 +103,7 @@ SEGMENT_MIN_PROB = 0.5
 MIXED_MIN_SHARE = 0.2
 
 _NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|@\w+")
-# Everything but letters, combining marks, apostrophes and the punctuation that cuts segments
+# Everything but letters, whitespace, apostrophes and the punctuation that cuts segments
 # becomes a space: digits, emoji and symbols carry no language and only add n-grams.
 _NOT_TEXT_RE = re.compile(r"[^\w\s'’.,;:!?¿¡()\[\]…\-–—]|[\d_]")
 _SEGMENT_RE = re.compile(
@@ -130,7 +130,7 @@ def _model() -> Any:
     return _identifier
 
 
-# Letters: word characters that are not digits or "_" (after `_prepare`, only letters are).
+# Letters: word characters that are not decimal digits or "_".
 _LETTER_RE = re.compile(r"[^\W\d_]")
 # Letters outside the Latin blocks (Basic Latin to Latin Extended-B, IPA, Latin Extended
 # Additional for Vietnamese).
@@ -149,10 +149,6 @@ def _prepare(text: str) -> str:
         text = text[:cut if cut > 0 else MAX_CHARS]
     text = _NOT_TEXT_RE.sub(" ", _NOISE_RE.sub(" ", clean(text)))
     return re.sub(r"[ \t]+", " ", text).strip()
-
-
-def _probabilities(model: Any, text: str) -> dict[str, float]:
-    return dict(model.rank(text))
 
 
 def _is_mixed(model: Any, text: str) -> bool:
@@ -182,7 +178,7 @@ def _detect(model: Any, text: str | None) -> str:
         return OTHER
     if _is_mixed(model, text):
         return MIXED
-    probabilities = _probabilities(model, text)
+    probabilities: dict[str, float] = dict(model.rank(text))
     best = max(probabilities, key=probabilities.__getitem__)
     if best in (ES, EN):
         return best
