@@ -231,17 +231,17 @@ def _quiet_export():
 
 
 def _load_torch(model_dir: Path):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    from nlp import checkpoint
 
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        tokenizer = checkpoint.load_tokenizer(model_dir)
         # Eager attention traces to the plain MatMul/Softmax pattern that onnxruntime's
         # attention fusion recognises; it computes the same function as SDPA.
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, local_files_only=True, attn_implementation="eager")
+        model = checkpoint.load_classifier(model_dir, attn_implementation="eager")
     finally:
         if bars:
             hf_logging.enable_progress_bar()

@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from nlp import checkpoint
 from nlp.fast import (
     ACTIVATION_SCALES,
     RECHECK_MARGIN,
@@ -175,7 +176,6 @@ class SentimentScorer:
                  long_text: str = "chunks", device: str = "cpu", *, max_chunks: int = 16,
                  threads: int | None = None, emoji: str = "only",
                  recheck_margin: float | None = None) -> None:
-        from transformers import AutoConfig, AutoTokenizer
 
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
@@ -200,7 +200,7 @@ class SentimentScorer:
         # ("Already borrowed"); the sessions and the torch model are.
         self._tokenizer_lock = threading.Lock()
 
-        config = AutoConfig.from_pretrained(self.model_dir, local_files_only=True)
+        config = checkpoint.load_config(self.model_dir)
         labels = tuple(str(config.id2label[i]) for i in range(config.num_labels))
         if tuple(label.lower() for label in labels) != LABELS:
             raise ModelLabelsError(
@@ -215,7 +215,7 @@ class SentimentScorer:
         self.max_length = int(max_length)
 
         with _no_progress_bars():
-            self.tokenizer_ = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+            self.tokenizer_ = checkpoint.load_tokenizer(self.model_dir)
         tok = self.tokenizer_
         with_specials = tok("a")["input_ids"]
         body = tok("a", add_special_tokens=False)["input_ids"]
@@ -309,7 +309,6 @@ class SentimentScorer:
 
     def _load_torch(self, threads: int | None) -> None:
         import torch
-        from transformers import AutoModelForSequenceClassification
 
         # torch's pool is process-wide: set it when asked, otherwise only keep it from
         # oversubscribing a container that sees more cores than it may use.
@@ -318,8 +317,7 @@ class SentimentScorer:
         elif torch.get_num_threads() > self.threads_:
             torch.set_num_threads(self.threads_)
         with _no_progress_bars():
-            model = AutoModelForSequenceClassification.from_pretrained(self.model_dir,
-                                                                       local_files_only=True)
+            model = checkpoint.load_classifier(self.model_dir)
         self._model = model.eval().to(self.device)
 
     # --- public API --------------------------------------------------------------------------

@@ -36,8 +36,6 @@ from sklearn.metrics import (
 )
 from tqdm.auto import tqdm
 from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
     DataCollatorWithPadding,
     get_linear_schedule_with_warmup,
     set_seed,
@@ -64,7 +62,13 @@ class TrainConfig:
     ``max_steps``: cut every epoch after this many optimiser steps (tests, timing runs);
     None trains on the whole training split each epoch. ``head_init``: "probe" starts the
     classifier from a logistic regression fitted on the frozen base model's pooled outputs
-    (`probe_head`), "random" from the usual random weights.
+    (`probe_head`), "random" from the usual random weights. ``pooling``: what the head reads,
+    "cls" (the [CLS] position through BERT's pooler) or "mean" (the mean of the last hidden
+    states, `nlp.mean_pooling`); "auto" is the base's own (mean for the e5 base).
+    ``freeze_word_embeddings``: keep the token embedding table as pre-trained. It is most of
+    a multilingual model (96M of e5-small's 118M weights: the optimiser's work and memory),
+    and words seen only in the other language or not at all in training keep the meaning the
+    base gave them rather than drifting from the ones that were trained.
     """
 
     base_model: str | Path | None = None
@@ -81,6 +85,8 @@ class TrainConfig:
     max_steps: int | None = None
     max_grad_norm: float = 1.0
     head_init: str = "random"
+    pooling: str = "auto"
+    freeze_word_embeddings: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -107,6 +113,8 @@ class TrainConfig:
             problems.append(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
         if self.head_init not in HEAD_INIT:
             problems.append(f"head_init must be one of {HEAD_INIT}, got {self.head_init!r}")
+        if self.pooling not in checkpoint.POOLING:
+            problems.append(f"pooling must be one of {checkpoint.POOLING}, got {self.pooling!r}")
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
@@ -132,22 +140,25 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     _check_data(data)
     out_dir = Path(out_dir)
     base = checkpoint.resolve(config.base_model)
+    pooling = checkpoint.base_pooling(base, config.pooling)
     device = resolve_device(config.device)
     set_seed(config.seed)  # python, numpy and torch (CPU and every GPU)
 
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    tokenizer = checkpoint.load_tokenizer(base)
     # A base checkpoint has no classifier head: transformers reports the new head as "missing"
     # weights, which is the point of fine-tuning, so that report is silenced.
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID,
-            local_files_only=True, ignore_mismatched_sizes=True,
+        model = checkpoint.load_classifier(
+            base, pooling=pooling, num_labels=len(LABELS), id2label=ID2LABEL,
+            label2id=LABEL2ID, ignore_mismatched_sizes=True,
         ).to(device)
     finally:
         hf_logging.set_verbosity(verbosity)
 
+    if config.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     train = _tokenize(data["train"], tokenizer, config.max_length)
     weights = class_weights(data["train"]["label"], config.class_weighting)
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, device=device))
@@ -233,6 +244,7 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
         "train_rows": len(data["train"]),
         "train_steps": sum(h["steps"] for h in history),
         "device": str(device),
+        "pooling": pooling,
         "class_weights": dict(zip(LABELS, weights, strict=True)),
     }
     if "test" in data and len(data["test"]):
@@ -360,11 +372,13 @@ def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[
 @torch.inference_mode()
 def _pooled_features(model: torch.nn.Module, tokenizer: Any, texts: list[str], batch_size: int,
                      max_length: int, device: str | torch.device) -> np.ndarray:
-    """The base model's pooled output ([CLS] through the pooler) per text: the head's input."""
+    """What the head reads per text: the mean-pooled states, or [CLS] through the pooler."""
     model.eval()
     features = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     for chunk, encoded in _length_batches(tokenizer, texts, batch_size, max_length, device):
-        features[chunk] = model.base_model(**encoded).pooler_output.float().cpu().numpy()
+        pooled = (model.pooled(**encoded) if hasattr(model, "pooled")
+                  else model.base_model(**encoded).pooler_output)
+        features[chunk] = pooled.float().cpu().numpy()
     return features
 
 
