@@ -63,7 +63,7 @@ def synthetic(workdir: Path, customers: int, seed: int, sentiment_model: Path | 
         from sqlalchemy.orm import Session
 
         from loyalty import registry
-        from loyalty.review_scoring import score_database
+        from loyalty.sentiment.batch import score_database
         from nlp.scorer import SentimentScorer
 
         with Session(engine) as session:

@@ -110,7 +110,7 @@ def mark_interrupted(bind: Engine | Connection | Session, settings: Settings, *,
 
 def _score_reviews(engine: Engine, settings: Settings, job: Job,
                    on_progress: Progress | None) -> dict[str, Any]:
-    from loyalty.review_scoring import score_database
+    from loyalty.sentiment.batch import score_database
     from nlp.scorer import SentimentScorer
 
     params = job.params or {}

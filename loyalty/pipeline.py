@@ -58,8 +58,8 @@ def _sentiment(engine: Engine, settings: Settings, reviews_csv: Path, *, seed: i
     A production sentiment model from an earlier run is reused: re-running the demo costs a
     minute, not a fine-tune.
     """
-    from loyalty.review_scoring import score_database
-    from loyalty.sentiment import train_sentiment
+    from loyalty.sentiment.batch import score_database
+    from loyalty.sentiment.training import train_sentiment
     from nlp.scorer import SentimentScorer
 
     with Session(engine) as session:

@@ -37,7 +37,7 @@ from api.schemas.reviews import (
 from loyalty.errors import NotFoundError
 from loyalty.ingest.validate import MIN_DATE
 from loyalty.models import Customer, Location, ModelVersion, Review, utcnow
-from loyalty.review_scoring import aspects_json
+from loyalty.sentiment.batch import aspects_json
 from nlp.aspects import score_aspects
 
 bp = APIBlueprint("reviews", __name__, url_prefix=API_PREFIX,

@@ -63,7 +63,7 @@ def train(app: App, data_path: Path, text_col: str, rating_col: str | None,
           batch_size: int, max_length: int, learning_rate: float, head_init: str, seed: int,
           max_rows: int | None, promote: bool, onnx: bool) -> None:
     """Fine-tune a 3-class sentiment classifier and register it as a model version."""
-    from loyalty.sentiment import train_sentiment
+    from loyalty.sentiment.training import train_sentiment
 
     _check_columns(rating_col, label_col)
     result = train_sentiment(
@@ -90,7 +90,7 @@ def evaluate(app: App, data_path: Path, text_col: str, rating_col: str | None,
     The TF-IDF baseline is trained on the rows the model was trained on. When --data is the
     model's own training file, only its held-out test rows are evaluated.
     """
-    from loyalty.sentiment import evaluate_sentiment
+    from loyalty.sentiment.evaluation import evaluate_sentiment
 
     _check_columns(rating_col, label_col)
     model_dir = model_dir or _production_model(app)
@@ -112,7 +112,7 @@ def export(app: App, model_dir: Path | None) -> None:
     Also int8 ONNX, kept only when its labels (borderline windows re-checked in fp32) agree with
     the model's on at least 99% of the validation texts.
     """
-    from loyalty.sentiment import export_fast
+    from loyalty.sentiment.export import export_fast
 
     paths = export_fast(model_dir or _production_model(app))
     for name, path in paths.items():
@@ -147,7 +147,7 @@ def reviews() -> None:
 def score(app: App, model_dir: Path | None, csv_in: Path | None, csv_out: Path | None,
           text_col: str, rescore: bool, chunk_size: int) -> None:
     """Score sentiment and aspects of every unscored review (or of a CSV, into a CSV)."""
-    from loyalty.review_scoring import score_csv, score_database
+    from loyalty.sentiment.batch import score_csv, score_database
     from nlp.scorer import SentimentScorer
 
     if (csv_in is None) != (csv_out is None):
