@@ -10,10 +10,10 @@ import numpy as np
 
 from loyalty.errors import LoyaltyError
 from loyalty.sentiment.data import DATA_SPEC, DataSpec, read_reviews
+from loyalty.sentiment.production import load_scorer
 from nlp.baselines import TfidfLogisticBaseline, VaderBaseline
 from nlp.evaluate import compare, format_table
 from nlp.labels import LABELS
-from nlp.scorer import SentimentScorer
 
 
 @dataclass
@@ -50,7 +50,7 @@ def evaluate_sentiment(model_dir: Path, data_path: Path, *, text_col: str,
     texts, labels = list(rows["text"]), [LABELS[i] for i in rows["label"]]
     tfidf = TfidfLogisticBaseline().fit(list(trained["train"]["text"]),
                                         [LABELS[i] for i in trained["train"]["label"]])
-    models = {"this model": SentimentScorer(model_dir), "VADER": VaderBaseline(),
+    models = {"this model": load_scorer(model_dir), "VADER": VaderBaseline(),
               "TF-IDF + LR": tfidf}
     results = compare(models, texts, np.asarray(labels))
     return EvaluationReport(len(texts), source, results)
