@@ -11,11 +11,10 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from loyalty import registry
 from loyalty.config import Settings
 from loyalty.db import make_engine
-from loyalty.errors import NotFoundError
 from loyalty.offers.issue import RuleBook
+from loyalty.sentiment.production import production_scorer
 
 
 class Database:
@@ -57,16 +56,8 @@ class Models:
         return self._scorer
 
     def _load(self) -> None:
-        from nlp.scorer import SentimentScorer
-
-        with Session(self._database.engine) as session:
-            row = registry.production(session, registry.SENTIMENT)
-            if row is None:
-                raise NotFoundError("no sentiment model in production: run `loyalty nlp train`")
-            path = registry.resolve_path(self._database.settings, row)
-            version, version_id = row.version, row.id
-        self._scorer = SentimentScorer(path)
-        self.sentiment_version, self.sentiment_version_id = version, version_id
+        model, self._scorer = production_scorer(self._database.engine, self._database.settings)
+        self.sentiment_version, self.sentiment_version_id = model.version, model.id
 
 
 class RuleBooks:

@@ -63,15 +63,15 @@ def synthetic(workdir: Path, customers: int, seed: int, sentiment_model: Path | 
         from sqlalchemy.orm import Session
 
         from loyalty import registry
-        from loyalty.review_scoring import score_database
-        from nlp.scorer import SentimentScorer
+        from loyalty.sentiment.batch import score_database
+        from loyalty.sentiment.production import load_scorer
 
         with Session(engine) as session:
             row = registry.register(session, kind=registry.SENTIMENT, version="bench",
                                     path=sentiment_model, metrics={})
             session.commit()
             row_id = row.id
-        counts = score_database(engine, SentimentScorer(sentiment_model), row_id)
+        counts = score_database(engine, load_scorer(sentiment_model), row_id)
         note = f"{counts.scored:,} reviews scored by {sentiment_model}"
     return engine, settings, note
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loyalty.sentiment import export_fast
+from loyalty.sentiment.export import export_fast
 from nlp.baselines import TfidfLogisticBaseline, VaderBaseline
 from nlp.data import load_reviews, split
 from nlp.evaluate import compare

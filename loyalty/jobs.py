@@ -43,11 +43,10 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from loyalty import registry
 from loyalty.config import Settings
 from loyalty.db import serialised_writes
 from loyalty.errors import LoyaltyError, NotFoundError
-from loyalty.models import JOB_STATUSES, Job, ModelVersion, utcnow
+from loyalty.models import JOB_STATUSES, Job, utcnow
 from loyalty.owners import Owner, owner_gone
 
 log = logging.getLogger(__name__)
@@ -110,34 +109,27 @@ def mark_interrupted(bind: Engine | Connection | Session, settings: Settings, *,
 
 def _score_reviews(engine: Engine, settings: Settings, job: Job,
                    on_progress: Progress | None) -> dict[str, Any]:
-    from loyalty.review_scoring import score_database
-    from nlp.scorer import SentimentScorer
+    from loyalty.sentiment.batch import score_database
+    from loyalty.sentiment.production import load_scorer, production_model, registered_model
 
     params = job.params or {}
-    with Session(engine) as session:
-        if params.get("model_version_id") is not None:
-            # Set by `loyalty reviews score` on the job it records: a killed run resumes
-            # with the model it started with.
-            row = session.get(ModelVersion, int(params["model_version_id"]))
-            if row is None or row.kind != registry.SENTIMENT:
-                raise NotFoundError(f"no sentiment model version with id "
-                                    f"{params['model_version_id']}")
-        else:
-            row = registry.production(session, registry.SENTIMENT)
-            if row is None:
-                raise NotFoundError("no sentiment model in production: run `loyalty nlp train` "
-                                    "(or promote one) and enqueue the job again")
-        version_id, folder, version = row.id, registry.resolve_path(settings, row), row.version
-    if not folder.is_dir():
-        raise NotFoundError(f"sentiment model {version}: folder {folder} is missing")
-    scorer = SentimentScorer(folder)
+    if params.get("model_version_id") is not None:
+        # Set by `loyalty reviews score` on the job it records: a killed run resumes
+        # with the model it started with.
+        model = registered_model(engine, settings, version_id=int(params["model_version_id"]))
+    else:
+        model = production_model(engine, settings,
+                                 hint=" (or promote one) and enqueue the job again")
+    if not model.folder.is_dir():
+        raise NotFoundError(f"sentiment model {model.version}: folder {model.folder} is missing")
+    scorer = load_scorer(model.folder)
     heartbeat(engine, job)  # loading a model can take a while
-    score_database(engine, scorer, version_id, chunk_size=SCORE_CHUNK,
+    score_database(engine, scorer, model.id, chunk_size=SCORE_CHUNK,
                    rescore=bool(params.get("rescore", False)), job_id=job.id,
                    on_progress=on_progress)
     with Session(engine) as session:
         recorded = session.scalar(select(Job.counts).where(Job.id == job.id)) or {}
-    return {**recorded, "model_version": version}
+    return {**recorded, "model_version": model.version}
 
 
 KINDS: dict[str, JobKind] = {

@@ -58,12 +58,11 @@ def _sentiment(engine: Engine, settings: Settings, reviews_csv: Path, *, seed: i
     A production sentiment model from an earlier run is reused: re-running the demo costs a
     minute, not a fine-tune.
     """
-    from loyalty.review_scoring import score_database
-    from loyalty.sentiment import train_sentiment
-    from nlp.scorer import SentimentScorer
+    from loyalty.sentiment.batch import score_database
+    from loyalty.sentiment.production import find_production_model, load_scorer
+    from loyalty.sentiment.training import train_sentiment
 
-    with Session(engine) as session:
-        model = registry.production(session, registry.SENTIMENT)
+    model = find_production_model(engine, settings)
     if model is None:
         # 1,500 reviews are ~35 steps an epoch: one epoch at the default rate left the head
         # near where it started (validation macro-F1 0.52, "Great food" +0.03). Three epochs
@@ -73,13 +72,12 @@ def _sentiment(engine: Engine, settings: Settings, reviews_csv: Path, *, seed: i
                                   learning_rate=1e-4, max_rows=train_rows, seed=seed,
                                   progress=progress)
         yield from (f"  {line.strip()}" for line in outcome.lines())
-        with Session(engine) as session:
-            model = registry.production(session, registry.SENTIMENT)
+        model = find_production_model(engine, settings)
         if model is None:
             raise LoyaltyError(f"the new sentiment model was not promoted: {outcome.reason}")
     else:
         yield f"  sentiment model {model.version} (production) reused"
-    scorer = SentimentScorer(registry.resolve_path(settings, model))
+    scorer = load_scorer(model.folder)
     counts = score_database(engine, scorer, model.id, progress=progress)
     yield (f"  scored {counts.scored:,} reviews with sentiment and aspects "
            f"({scorer.backend_} backend)")

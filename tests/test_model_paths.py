@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from loyalty import registry
 from loyalty.config import Settings
 from loyalty.models import ModelVersion, Review
-from loyalty.sentiment import train_sentiment
+from loyalty.sentiment.training import train_sentiment
 from tests.test_jobs import _reviews
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from loyalty import registry
 from loyalty.ingest import ingest_file
 from loyalty.models import Review
-from loyalty.review_scoring import score_csv, score_database
-from loyalty.sentiment import evaluate_sentiment, train_sentiment
+from loyalty.sentiment.batch import score_csv, score_database
+from loyalty.sentiment.evaluation import evaluate_sentiment
+from loyalty.sentiment.training import train_sentiment
 from nlp.scorer import SentimentScorer
 
 GOOD = ["Delicious ceviche and friendly staff", "Great food, lovely place",

@@ -8,7 +8,6 @@ returns the review stored the first time) and a generated ``api-<uuid>`` otherwi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,8 +36,7 @@ from api.schemas.reviews import (
 from loyalty.errors import NotFoundError
 from loyalty.ingest.validate import MIN_DATE
 from loyalty.models import Customer, Location, ModelVersion, Review, utcnow
-from loyalty.review_scoring import aspects_json
-from nlp.aspects import score_aspects
+from loyalty.sentiment.scoring import review_columns, score_texts
 
 bp = APIBlueprint("reviews", __name__, url_prefix=API_PREFIX,
                   abp_tags=[Tag(name="reviews", description="Guest reviews and their "
@@ -47,25 +45,6 @@ bp = APIBlueprint("reviews", __name__, url_prefix=API_PREFIX,
 SOURCE = "api"
 CLOCK_SKEW = timedelta(minutes=5)  # a posted_at this far ahead of our clock is still "now"
 EARLIEST = MIN_DATE.to_pydatetime().replace(tzinfo=UTC)
-
-
-class Scored:
-    """What the scorer said about one text, in the shape the database keeps."""
-
-    def __init__(self, sentiment: Any, aspects: dict[str, Any]) -> None:
-        self.label: str = sentiment.label
-        self.probabilities: dict[str, float] = dict(sentiment.probabilities)
-        self.score: float = float(sentiment.score)
-        self.note: str | None = sentiment.note
-        self.aspects: dict[str, Any] = aspects_json(aspects)
-
-
-def score_texts(scorer: Any, texts: Sequence[str]) -> list[Scored]:
-    texts = list(texts)
-    if not texts:
-        return []
-    return [Scored(s, a) for s, a in zip(scorer.score(texts), score_aspects(scorer, texts),
-                                         strict=True)]
 
 
 def loaded_scorer() -> Any:
@@ -79,9 +58,10 @@ def loaded_scorer() -> Any:
         return None
 
 
-def probabilities(values: dict[str, float]) -> Probabilities:
-    return Probabilities(negative=values["negative"], neutral=values["neutral"],
-                         positive=values["positive"])
+def probabilities(columns: dict[str, Any]) -> Probabilities:
+    """From a scored review's columns (`review_columns`)."""
+    return Probabilities(negative=columns["prob_negative"], neutral=columns["prob_neutral"],
+                         positive=columns["prob_positive"])
 
 
 def aspects_out(stored: dict[str, Any] | None) -> dict[str, AspectOut]:
@@ -166,12 +146,9 @@ def _store(reviews: list[ReviewIn], posted: list[datetime], scorer: Any,
         else:
             version_id = models().sentiment_version_id
             for row, result in zip(unscored, results, strict=True):
-                row.sentiment_label, row.sentiment_score = result.label, result.score
-                row.prob_negative = result.probabilities["negative"]
-                row.prob_neutral = result.probabilities["neutral"]
-                row.prob_positive = result.probabilities["positive"]
-                row.aspects, row.scored_at = result.aspects, now
-                row.sentiment_model_version_id = version_id
+                for name, value in review_columns(result, model_version_id=version_id,
+                                                  scored_at=now).items():
+                    setattr(row, name, value)
             unscored = []
     session.add_all([row for row, created in rows if created])
     session.flush()
@@ -256,10 +233,11 @@ def score(body: ScoreBody):
         current_app.logger.exception("the production sentiment model does not load")
         return problem(503, "Service unavailable", "the sentiment model could not be loaded",
                        headers={"Retry-After": "60"})
-    results = score_texts(scorer, body.texts)
+    results = [(review_columns(r), r.sentiment.note) for r in score_texts(scorer, body.texts)]
     return ScoredTexts(
         model_version=models().sentiment_version,
-        items=[TextSentiment(label=r.label, probabilities=probabilities(r.probabilities),  # type: ignore[arg-type]
-                             score=r.score, aspects=aspects_out(r.aspects), note=r.note)
-               for r in results],
+        items=[TextSentiment(label=c["sentiment_label"], probabilities=probabilities(c),
+                             score=c["sentiment_score"], aspects=aspects_out(c["aspects"]),
+                             note=note)
+               for c, note in results],
     ).model_dump(mode="json")

@@ -7,11 +7,14 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.orm import Session
 
-from loyalty import registry
 from loyalty.cli.app import App, cli, pass_app
-from loyalty.errors import LoyaltyError
+from loyalty.sentiment.production import (
+    load_scorer,
+    production_model,
+    production_scorer,
+    registered_model,
+)
 
 
 @cli.group()
@@ -63,7 +66,7 @@ def train(app: App, data_path: Path, text_col: str, rating_col: str | None,
           batch_size: int, max_length: int, learning_rate: float, head_init: str, seed: int,
           max_rows: int | None, promote: bool, onnx: bool) -> None:
     """Fine-tune a 3-class sentiment classifier and register it as a model version."""
-    from loyalty.sentiment import train_sentiment
+    from loyalty.sentiment.training import train_sentiment
 
     _check_columns(rating_col, label_col)
     result = train_sentiment(
@@ -90,7 +93,7 @@ def evaluate(app: App, data_path: Path, text_col: str, rating_col: str | None,
     The TF-IDF baseline is trained on the rows the model was trained on. When --data is the
     model's own training file, only its held-out test rows are evaluated.
     """
-    from loyalty.sentiment import evaluate_sentiment
+    from loyalty.sentiment.evaluation import evaluate_sentiment
 
     _check_columns(rating_col, label_col)
     model_dir = model_dir or _production_model(app)
@@ -112,7 +115,7 @@ def export(app: App, model_dir: Path | None) -> None:
     Also int8 ONNX, kept only when its labels (borderline windows re-checked in fp32) agree with
     the model's on at least 99% of the validation texts.
     """
-    from loyalty.sentiment import export_fast
+    from loyalty.sentiment.export import export_fast
 
     paths = export_fast(model_dir or _production_model(app))
     for name, path in paths.items():
@@ -120,12 +123,8 @@ def export(app: App, model_dir: Path | None) -> None:
 
 
 def _production_model(app: App) -> Path:
-    with Session(app.migrated_engine()) as session:
-        row = registry.production(session, registry.SENTIMENT)
-    if row is None:
-        raise LoyaltyError("no sentiment model in production: run `loyalty nlp train` "
-                           "or pass --model DIR")
-    return registry.resolve_path(app.settings, row)
+    return production_model(app.migrated_engine(), app.settings,
+                            hint=" or pass --model DIR").folder
 
 
 @cli.group()
@@ -147,8 +146,7 @@ def reviews() -> None:
 def score(app: App, model_dir: Path | None, csv_in: Path | None, csv_out: Path | None,
           text_col: str, rescore: bool, chunk_size: int) -> None:
     """Score sentiment and aspects of every unscored review (or of a CSV, into a CSV)."""
-    from loyalty.review_scoring import score_csv, score_database
-    from nlp.scorer import SentimentScorer
+    from loyalty.sentiment.batch import score_csv, score_database
 
     if (csv_in is None) != (csv_out is None):
         raise click.UsageError("--csv and --out go together")
@@ -156,22 +154,18 @@ def score(app: App, model_dir: Path | None, csv_in: Path | None, csv_out: Path |
     if csv_in is not None and csv_out is not None:
         if model_dir is None:
             model_dir = _production_model(app)
-        counts = score_csv(csv_in, csv_out, SentimentScorer(model_dir), text_col=text_col,
+        counts = score_csv(csv_in, csv_out, load_scorer(model_dir), text_col=text_col,
                            chunk_size=chunk_size, progress=show)
         click.echo(f"scored {counts.scored:,} reviews into {csv_out} "
                    f"({counts.skipped:,} done by an earlier run, {counts.empty:,} empty)")
         return
     engine = app.migrated_engine()
-    with Session(engine) as session:
-        if model_dir is None:
-            row = registry.production(session, registry.SENTIMENT)
-            if row is None:
-                raise LoyaltyError("no sentiment model in production: run `loyalty nlp train`")
-        else:
-            row = registry.by_path(session, app.settings, registry.SENTIMENT, model_dir)
-        version_id, folder = row.id, registry.resolve_path(app.settings, row)
-        version = row.version
-    counts = score_database(engine, SentimentScorer(folder), version_id, chunk_size=chunk_size,
-                            rescore=rescore, progress=show)
-    click.echo(f"scored {counts.scored:,} reviews with sentiment model {version} "
+    if model_dir is None:
+        model, scorer = production_scorer(engine, app.settings)
+    else:
+        model = registered_model(engine, app.settings, folder=model_dir)
+        scorer = load_scorer(model.folder)
+    counts = score_database(engine, scorer, model.id, chunk_size=chunk_size, rescore=rescore,
+                            progress=show)
+    click.echo(f"scored {counts.scored:,} reviews with sentiment model {model.version} "
                f"({counts.empty:,} empty)")

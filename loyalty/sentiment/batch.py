@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,9 @@ from tqdm import tqdm
 from loyalty.errors import InputFileError, NotFoundError
 from loyalty.models import Job, Review
 from loyalty.owners import Owner
-from nlp.aspects import ASPECTS, AspectSentiment, score_aspects
-from nlp.scorer import Sentiment, SentimentScorer
+from loyalty.sentiment.scoring import ScoredText, review_columns, score_texts
+from nlp.aspects import ASPECTS
+from nlp.scorer import SentimentScorer
 
 
 @dataclass
@@ -31,17 +32,6 @@ class ScoreCounts:
     scored: int = 0
     empty: int = 0
     skipped: int = 0  # already done by an earlier run
-
-
-def _score(scorer: SentimentScorer, texts: Sequence[str]
-           ) -> tuple[list[Sentiment], list[dict[str, AspectSentiment]]]:
-    return scorer.score(list(texts)), score_aspects(scorer, list(texts))
-
-
-def aspects_json(aspects: dict[str, AspectSentiment]) -> dict[str, Any]:
-    """What the database keeps per aspect: only those the review talks about."""
-    return {name: {"label": a.label, "score": None if a.score is None else round(a.score, 4)}
-            for name, a in aspects.items() if a.mentioned}
 
 
 def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: int, *,
@@ -92,13 +82,8 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
     counts = ScoreCounts(skipped=base_done)
     if on_progress is not None:
         on_progress(base_done, base_done + total)
-    stmt = update(table).where(table.c.id == bindparam("_id")).values(
-        sentiment_label=bindparam("label"), sentiment_score=bindparam("score"),
-        prob_negative=bindparam("p_neg"), prob_neutral=bindparam("p_neu"),
-        prob_positive=bindparam("p_pos"), aspects=bindparam("aspects"),
-        sentiment_model_version_id=model_version_id, scored_at=bindparam("at"),
-        updated_at=bindparam("at"),
-    )
+    # The columns set are the keys of each row's parameters: `review_columns` and updated_at.
+    stmt = update(table).where(table.c.id == bindparam("_id"))
     last_id = 0
     try:
         with tqdm(total=total, desc="scoring reviews", unit=" reviews",
@@ -111,16 +96,13 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
                     ).all()
                 if not rows:
                     break
-                sentiments, aspects = _score(scorer, [r.text for r in rows])
+                scored = score_texts(scorer, [r.text for r in rows])
                 at = datetime.now(UTC)
-                params = [
-                    {"_id": r.id, "label": s.label, "score": s.score,
-                     "p_neg": s.probabilities["negative"], "p_neu": s.probabilities["neutral"],
-                     "p_pos": s.probabilities["positive"], "aspects": aspects_json(a), "at": at}
-                    for r, s, a in zip(rows, sentiments, aspects, strict=True)
-                ]
+                params = [{"_id": r.id, **review_columns(t, model_version_id=model_version_id,
+                                                         scored_at=at), "updated_at": at}
+                          for r, t in zip(rows, scored, strict=True)]
                 counts.scored += len(rows)
-                counts.empty += sum(s.note == "empty" for s in sentiments)
+                counts.empty += _empty(scored)
                 with engine.begin() as conn:
                     conn.execute(stmt, params)
                     conn.execute(update(jobs).where(jobs.c.id == job_id).values(
@@ -148,19 +130,21 @@ def _finish(engine: Engine, job_id: int, error: str | None = None) -> None:
             finished_at=datetime.now(UTC)))
 
 
-def output_columns(sentiments: list[Sentiment],
-                   aspects: list[dict[str, AspectSentiment]]) -> pd.DataFrame:
-    """The scored columns of the CSV output, one pair per aspect."""
-    out = pd.DataFrame({
-        "sentiment_label": [s.label for s in sentiments],
-        "prob_negative": [round(s.probabilities["negative"], 6) for s in sentiments],
-        "prob_neutral": [round(s.probabilities["neutral"], 6) for s in sentiments],
-        "prob_positive": [round(s.probabilities["positive"], 6) for s in sentiments],
-        "sentiment_score": [round(s.score, 6) for s in sentiments],
-    })
+def _empty(scored: list[ScoredText]) -> int:
+    return sum(t.sentiment.note == "empty" for t in scored)
+
+
+def output_columns(scored: list[ScoredText]) -> pd.DataFrame:
+    """The scored columns of the CSV output: a review's columns (`review_columns`), the
+    probabilities and score to 6 places, and the aspects as one pair (mentioned, sentiment)
+    each."""
+    columns = [review_columns(t) for t in scored]
+    out = pd.DataFrame({"sentiment_label": [c["sentiment_label"] for c in columns]})
+    for name in ("prob_negative", "prob_neutral", "prob_positive", "sentiment_score"):
+        out[name] = [round(c[name], 6) for c in columns]
     for name in ASPECTS:
-        out[f"{name}_mentioned"] = [a[name].mentioned for a in aspects]
-        out[f"{name}_sentiment"] = [a[name].label for a in aspects]
+        out[f"{name}_mentioned"] = [name in c["aspects"] for c in columns]
+        out[f"{name}_sentiment"] = [c["aspects"].get(name, {}).get("label") for c in columns]
     return out
 
 
@@ -190,16 +174,16 @@ def score_csv(in_path: Path, out_path: Path, scorer: SentimentScorer, *, text_co
                     to_skip -= len(chunk)
                     continue
                 chunk, to_skip = chunk.iloc[to_skip:], 0
-                sentiments, aspects = _score(scorer, chunk[text_col].tolist())
-                scored = pd.concat([chunk.reset_index(drop=True),
-                                    output_columns(sentiments, aspects)], axis=1)
+                results = score_texts(scorer, chunk[text_col].tolist())
+                scored = pd.concat([chunk.reset_index(drop=True), output_columns(results)],
+                                   axis=1)
                 header = out.tell() == 0
                 out.write(scored.to_csv(index=False, header=header).encode("utf-8"))
                 out.flush()
                 os.fsync(out.fileno())
                 done_rows += len(chunk)
                 counts.scored += len(chunk)
-                counts.empty += sum(s.note == "empty" for s in sentiments)
+                counts.empty += _empty(results)
                 _write_marker(marker, done_rows, out.tell())
                 bar.update(len(chunk))
     except pd.errors.EmptyDataError:
