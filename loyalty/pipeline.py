@@ -61,16 +61,17 @@ def _sentiment(engine: Engine, settings: Settings, reviews_csv: Path, *, seed: i
     from loyalty.sentiment.batch import score_database
     from loyalty.sentiment.production import find_production_model, load_scorer
     from loyalty.sentiment.training import train_sentiment
+    from nlp.corpus import Source
 
     model = find_production_model(engine, settings)
     if model is None:
         # 1,500 reviews are ~35 steps an epoch: one epoch at the default rate left the head
         # near where it started (validation macro-F1 0.52, "Great food" +0.03). Three epochs
         # at 1e-4 reached 0.93 ("Great food" +0.79) for about a minute more on 2 cores.
-        outcome = train_sentiment(engine, settings, reviews_csv, text_col="text",
-                                  rating_col="rating", label_col=None, epochs=3,
-                                  learning_rate=1e-4, max_rows=train_rows, seed=seed,
-                                  progress=progress)
+        reviews = Source(str(reviews_csv), rating_col="rating", max_rows=train_rows,
+                         name="synthetic")  # English and Spanish: detected per review
+        outcome = train_sentiment(engine, settings, [reviews], epochs=3, learning_rate=1e-4,
+                                  seed=seed, progress=progress)
         yield from (f"  {line.strip()}" for line in outcome.lines())
         model = find_production_model(engine, settings)
         if model is None:

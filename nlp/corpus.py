@@ -22,6 +22,7 @@ import pandas as pd
 
 from nlp.data import DataError, LoadedData, load_reviews, split
 from nlp.labels import LABEL2ID, LABELS
+from nlp.language import detect_languages
 
 CORPUS_FEATURES = datasets.Features({
     "text": datasets.Value("string"),
@@ -43,10 +44,11 @@ _KEYS = {"text": "text_col", "rating": "rating_col", "label": "label_col",
 class Source:
     """How to read one labelled file.
 
-    ``language`` is the ISO 639-1 code of its texts ("es", "en"). ``sentence_col`` marks an
-    aspect file: rows sharing that column's value are one sentence, whose ``label_col`` values
-    are folded by `sentence_label`. ``max_rows`` samples the file (stratified, seeded) before
-    it is split.
+    ``language`` is the ISO 639-1 code of its texts ("es", "en"), or empty to detect each
+    row's (`nlp.language`). ``sentence_col`` marks an aspect file: rows sharing that column's
+    value are one sentence, whose ``label_col`` values are folded by `sentence_label`.
+    ``max_rows`` samples the file (stratified, seeded) before it is split. ``dedupe`` keeps
+    the first row of a repeated text only, so no text is both trained on and tested on.
     """
 
     path: str
@@ -58,22 +60,21 @@ class Source:
     sentence_col: str | None = None
     max_rows: int | None = None
     name: str = ""
+    dedupe: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", Path(self.path).name.split(".")[0])
-        if not self.language:
-            raise DataError(f"{self.path}: say which language its texts are in (language=es "
-                            "or language=en)")
 
     @classmethod
-    def parse(cls, spec: str) -> Source:
+    def parse(cls, spec: str, **defaults: object) -> Source:
         """``PATH::key=value,...`` as the command line gives it, e.g.
         ``reviews.csv::text=review,rating=stars,language=es,max_rows=3000``; keys are the
-        field names, or text / rating / label / sentence for the ``*_col`` ones."""
+        field names, or text / rating / label / sentence for the ``*_col`` ones. Keys not
+        given take ``defaults`` (the command's own options), then the field defaults."""
         path, _, options = spec.partition("::")
         known = {f.name for f in fields(cls)} - {"path"}
-        values: dict[str, object] = {}
+        values: dict[str, object] = {k: v for k, v in defaults.items() if v is not None}
         for item in filter(None, (part.strip() for part in options.split(","))):
             key, sep, value = item.partition("=")
             key = _KEYS.get(key.strip(), key.strip())
@@ -81,23 +82,34 @@ class Source:
                 raise DataError(f"{spec!r}: {item!r} is not key=value with a key among "
                                 f"{sorted(known | set(_KEYS))}")
             values[key] = value.strip()
+        if "rating_col" in values and "label_col" in values and any(
+                k in options for k in ("rating=", "label=")):
+            # a column the spec names wins over the other kind given as a default
+            drop = "label_col" if "rating=" in options else "rating_col"
+            values.pop(drop)
         if "max_rows" in values:
             try:
                 values["max_rows"] = int(str(values["max_rows"]))
             except ValueError as exc:
                 raise DataError(f"{spec!r}: max_rows must be a whole number") from exc
-        if "binary" in values:
-            values["binary"] = str(values["binary"]).lower() in ("1", "true", "yes")
+        for flag in ("binary", "dedupe"):
+            if flag in values:
+                values[flag] = str(values[flag]).lower() in ("1", "true", "yes")
         return cls(path=path, **values)  # type: ignore[arg-type]
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def default_recipe(data_dir: str | os.PathLike[str], zomato_rows: int | None = None
+def default_recipe(data_dir: str | os.PathLike[str], zomato_rows: int | None = 4000
                    ) -> list[Source]:
     """The real labelled data the service trains on by default: Zomato reviews (English, star
-    ratings) and the SemEval restaurant sentences in English (2014) and Spanish (2016)."""
+    ratings) and the SemEval restaurant sentences in English (2014) and Spanish (2016).
+
+    Zomato is sampled (stratified) to ``zomato_rows`` of its ~9,400 distinct reviews: they
+    are long, so all of them would be 80% of the training time on a CPU and outnumber the
+    Spanish sentences six to one.
+    """
     folder = Path(data_dir)
     return [
         Source(str(folder / "zomato_reviews.csv"), text_col="review", rating_col="rating",
@@ -128,8 +140,12 @@ class Corpus:
     loaded: dict[str, LoadedData]
 
     def describe(self) -> str:
-        parts = [f"{name} [{source.dataset[0]['language'] if len(source.dataset) else '?'}]: "
-                 f"{source.describe()}" for name, source in self.loaded.items()]
+        parts = []
+        for name, source in self.loaded.items():
+            languages = Counter(source.dataset["language"])
+            said = "/".join(f"{code} {n}" if len(languages) > 1 else code
+                            for code, n in languages.most_common())
+            parts.append(f"{name} [{said}]: {source.describe()}")
         return "; ".join(parts)
 
 
@@ -144,14 +160,15 @@ def load_source(source: Source, seed: int = 0) -> LoadedData:
     dataset, dropped, reasons = loaded.dataset, loaded.dropped, dict(loaded.dropped_reasons)
     # A text seen twice could land in train and in test: keep its first row only.
     first = {text: i for i, text in reversed(list(enumerate(dataset["text"])))}
-    if len(first) < len(dataset):
+    if source.dedupe and len(first) < len(dataset):
         reasons[DROP_DUPLICATE] = len(dataset) - len(first)
         dropped += len(dataset) - len(first)
         dataset = dataset.select(sorted(first.values()))
     if source.max_rows and len(dataset) > source.max_rows:
         dataset = dataset.select(_stratified_sample(dataset["label"], source.max_rows, seed))
     n = len(dataset)
-    dataset = dataset.add_column("language", [source.language] * n) \
+    languages = [source.language] * n if source.language else detect_languages(dataset["text"])
+    dataset = dataset.add_column("language", languages) \
         .add_column("source", [source.name] * n).cast(CORPUS_FEATURES)
     return LoadedData(dataset, dropped, reasons, loaded.source)
 

@@ -113,7 +113,9 @@ def compare(models: Mapping[str, ProbabilityModel], texts: Sequence[str],
     """Score every model on exactly the same rows; one `classification_report` per model.
 
     Each report also has ``binary_accuracy`` and ``binary_ties`` (polar rows where the model
-    cannot tell positive from negative, see `binary_accuracy`), ``seconds`` (the
+    cannot tell positive from negative, see `binary_accuracy`), ``strict_binary_accuracy``
+    (of the positive and negative rows, the share given exactly that label: a neutral call
+    counts as wrong), ``seconds`` (the
     model's ``predict_proba`` time) and ``rows`` (a digest of texts and labels, equal for
     every model of one call). The predicted class is the most likely one.
     """
@@ -134,6 +136,9 @@ def compare(models: Mapping[str, ProbabilityModel], texts: Sequence[str],
         report = classification_report(true, pred)
         report["binary_accuracy"] = binary_accuracy(true, proba)
         report["binary_ties"] = binary_ties(proba[[t != "neutral" for t in true]])
+        polar = [i for i, t in enumerate(true) if t != "neutral"]
+        report["strict_binary_accuracy"] = (
+            float(np.mean([pred[i] == true[i] for i in polar])) if polar else math.nan)
         report["seconds"] = seconds
         report["rows"] = digest
         results[name] = report
@@ -148,16 +153,18 @@ def format_table(results: Mapping[str, dict]) -> str:
     """A markdown table of `compare` results, then each model's confusion matrix."""
     recall_heads = " | ".join(f"recall {label[:3]}" for label in LABELS)
     lines = [
-        f"| model | n | accuracy | macro-F1 | binary accuracy | {recall_heads} |",
-        "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in LABELS) + " |",
+        f"| model | n | accuracy | macro-F1 | binary accuracy | binary, neutral = wrong "
+        f"| {recall_heads} |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in LABELS) + " |",
     ]
     for name, r in results.items():
         recalls = " | ".join(_fmt(r["per_class"][label]["recall"]) for label in LABELS)
         binary = _fmt(r.get("binary_accuracy", math.nan))
         if r.get("binary_ties"):
             binary += f" ({r['binary_ties']} ties)"
+        strict = _fmt(r.get("strict_binary_accuracy", math.nan))
         lines.append(f"| {name} | {r['n']} | {_fmt(r['accuracy'])} | {_fmt(r['macro_f1'])} | "
-                     f"{binary} | {recalls} |")
+                     f"{binary} | {strict} | {recalls} |")
     digests = {r.get("rows") for r in results.values()}
     if len(digests) == 1 and None not in digests:
         lines += ["", f"All models scored on the same rows (digest {digests.pop()})."]

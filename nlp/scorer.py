@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from nlp import checkpoint
+from nlp.decision import neutral_offset, shifted
 from nlp.fast import (
     ACTIVATION_SCALES,
     RECHECK_MARGIN,
@@ -208,6 +209,7 @@ class SentimentScorer:
                 f"id2label), but this scorer needs exactly {list(LABELS)} in that order; "
                 "fine-tune with id2label=nlp.labels.ID2LABEL")
         self.labels_: tuple[str, ...] = LABELS
+        self.neutral_offset_ = neutral_offset(self.model_dir)
         limit = int(getattr(config, "max_position_embeddings", 512) or 512)
         if not 8 <= int(max_length) <= limit:
             raise ValueError(f"max_length must be between 8 and the model's {limit} positions, "
@@ -425,14 +427,16 @@ class SentimentScorer:
 
     def _logits(self, batch: dict[str, np.ndarray],
                 session: OnnxClassifier | None = None) -> np.ndarray:
+        """The model's logits with the folder's neutral band applied (`nlp.decision`)."""
         session = session or self._onnx
         if session is not None:
-            return session.logits(batch)
+            return shifted(session.logits(batch), self.neutral_offset_)
         import torch
 
         with torch.inference_mode():
             inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
-            return self._model(**inputs).logits.float().cpu().numpy()
+            logits = self._model(**inputs).logits.float().cpu().numpy()
+        return shifted(logits, self.neutral_offset_)
 
     def _run(self, texts: Sequence[str], progress: bool
              ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:

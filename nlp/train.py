@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from transformers.utils import logging as hf_logging
 
 from nlp import checkpoint
 from nlp.card import write_model_card
+from nlp.decision import fit_neutral_offset, save_decision, shifted, strict_binary_accuracy
 from nlp.labels import ID2LABEL, LABEL2ID, LABELS
 
 CLASS_WEIGHTING = ("balanced", "none")
@@ -68,7 +69,9 @@ class TrainConfig:
     ``freeze_word_embeddings``: keep the token embedding table as pre-trained. It is most of
     a multilingual model (96M of e5-small's 118M weights: the optimiser's work and memory),
     and words seen only in the other language or not at all in training keep the meaning the
-    base gave them rather than drifting from the ones that were trained.
+    base gave them rather than drifting from the ones that were trained. ``neutral_band``:
+    choose the neutral logit offset on the validation split, per source
+    (`nlp.decision`), rather than plain argmax.
     """
 
     base_model: str | Path | None = None
@@ -87,6 +90,7 @@ class TrainConfig:
     head_init: str = "random"
     pooling: str = "auto"
     freeze_word_embeddings: bool = True
+    neutral_band: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -247,9 +251,15 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
         "pooling": pooling,
         "class_weights": dict(zip(LABELS, weights, strict=True)),
     }
+    offset = 0.0
+    if config.neutral_band:
+        offset = _choose_neutral_band(model, tokenizer, data["validation"], config, device,
+                                      out_dir)
+    metrics["neutral_offset"] = offset
     if "test" in data and len(data["test"]):
-        metrics["test"] = evaluate_split(model, tokenizer, data["test"], config.batch_size,
-                                         config.max_length, device)
+        metrics.update(evaluate_split(model, tokenizer, data["test"], config.batch_size,
+                                      config.max_length, device, neutral_offset=offset,
+                                      by=("language", "source"), name="test"))
     write_model_card(out_dir, base_model=str(base),
                      data_description=data_description or _describe_splits(data),
                      config=config, metrics=metrics, history=history)
@@ -281,11 +291,41 @@ def class_weights(labels: list[int] | np.ndarray, mode: str = "balanced") -> lis
 
 def evaluate_split(model: torch.nn.Module, tokenizer: Any, dataset: datasets.Dataset,
                    batch_size: int = 64, max_length: int = 128,
-                   device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Accuracy, macro-F1 (over the classes present), per-class scores and confusion matrix."""
+                   device: str | torch.device = "cpu", neutral_offset: float = 0.0,
+                   by: Sequence[str] = (), name: str = "") -> dict[str, Any]:
+    """Accuracy, macro-F1, strict binary accuracy, per-class scores and confusion matrix.
+
+    Without ``by``, the scores themselves. With ``by`` (columns such as "language" and
+    "source"), ``{name: scores, f"{name}_by_{column}": {value: scores, ...}, ...}``.
+    """
     probabilities = _predict_proba(model, tokenizer, dataset["text"], batch_size, max_length,
                                    device)
-    return _scores(np.asarray(dataset["label"]), probabilities.argmax(axis=1))
+    predicted = shifted(np.log(np.clip(probabilities, 1e-12, None)),
+                        neutral_offset).argmax(axis=1)
+    truth = np.asarray(dataset["label"])
+    if not by:
+        return _scores(truth, predicted)
+    out: dict[str, Any] = {name: _scores(truth, predicted)}
+    for column in (c for c in by if c in dataset.column_names):
+        values = np.asarray(dataset[column])
+        out[f"{name}_by_{column}"] = {str(v): _scores(truth[values == v], predicted[values == v])
+                                      for v in sorted(set(values.tolist()))}
+    return out
+
+
+def _choose_neutral_band(model: torch.nn.Module, tokenizer: Any, validation: datasets.Dataset,
+                         config: TrainConfig, device: torch.device, out_dir: Path) -> float:
+    """The neutral offset with the best mean macro-F1 over the validation split's sources."""
+    groups = (list(validation["source"]) if "source" in validation.column_names
+              else ["all"] * len(validation))
+    probabilities = _predict_proba(model, tokenizer, validation["text"], config.batch_size,
+                                   config.max_length, device)
+    offset, table = fit_neutral_offset(np.log(np.clip(probabilities, 1e-12, None)),
+                                       validation["label"], groups)
+    sources = ", ".join(sorted(set(groups)))
+    save_decision(out_dir, offset, f"validation split ({len(validation)} rows; sources: "
+                  f"{sources}); best mean macro-F1 over sources", table)
+    return offset
 
 
 def _scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -295,6 +335,7 @@ def _scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     return {
         "rows": len(truth),
         "accuracy": float(accuracy_score(truth, predicted)),
+        "strict_binary_accuracy": strict_binary_accuracy(truth, predicted),
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
         "per_class": {
             LABELS[i]: {"precision": float(precision[i]), "recall": float(recall[i]),

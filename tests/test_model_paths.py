@@ -13,6 +13,7 @@ from loyalty import registry
 from loyalty.config import Settings
 from loyalty.models import ModelVersion, Review
 from loyalty.sentiment.training import train_sentiment
+from nlp.corpus import Source
 from tests.test_jobs import _reviews
 
 
@@ -42,11 +43,12 @@ def test_a_model_registered_from_one_directory_loads_from_another(engine, db_url
     _reviews(engine, tmp_path, n=6)
     data = tmp_path / "train.csv"
     texts = ["Delicious ceviche, lovely staff", "Cold food and a rude waiter", "It was okay"]
-    pd.DataFrame({"text": texts * 8, "rating": [5, 1, 3] * 8}).to_csv(data, index=False)
+    pd.DataFrame({"text": [f"{t} (visit {i})" for i in range(8) for t in texts],
+                  "rating": [5, 1, 3] * 8}).to_csv(data, index=False)
     # Trained with the default home, `var`, relative to the directory it ran in.
     monkeypatch.chdir(first)
-    outcome = train_sentiment(engine, Settings(home=Path("var"), database_url=db_url), data,
-                              text_col="text", rating_col="rating", label_col=None,
+    outcome = train_sentiment(engine, Settings(home=Path("var"), database_url=db_url),
+                              [Source(str(data), rating_col="rating")],
                               base_model=tiny_model, epochs=1, batch_size=8, onnx=False)
     assert outcome.promoted
 

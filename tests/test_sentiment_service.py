@@ -17,6 +17,7 @@ from loyalty.models import Review
 from loyalty.sentiment.batch import score_csv, score_database
 from loyalty.sentiment.evaluation import evaluate_sentiment
 from loyalty.sentiment.training import train_sentiment
+from nlp.corpus import Source
 from nlp.scorer import SentimentScorer
 
 GOOD = ["Delicious ceviche and friendly staff", "Great food, lovely place",
@@ -59,8 +60,8 @@ def scorer(tiny_model):
 def test_train_registers_and_promotes_and_evaluate_uses_the_same_rows(engine, settings,
                                                                       tiny_model, tmp_path):
     data = _reviews_csv(tmp_path / "reviews.csv")
-    outcome = train_sentiment(engine, settings, data, text_col="text", rating_col="rating",
-                              label_col=None, base_model=tiny_model, epochs=1, batch_size=8,
+    outcome = train_sentiment(engine, settings, [Source(str(data), rating_col="rating")],
+                              base_model=tiny_model, epochs=1, batch_size=8,
                               head_init="probe", onnx=False)
     assert outcome.promoted and (outcome.path / "model_card.md").is_file()
     with Session(engine) as session:

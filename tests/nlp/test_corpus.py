@@ -61,14 +61,27 @@ def test_each_source_is_split_on_its_own_and_keeps_its_language(tmp_path: Path) 
 
 def test_a_source_spec_names_what_is_wrong(tmp_path: Path) -> None:
     reviews, _ = _files(tmp_path)
-    with pytest.raises(DataError, match="language"):
-        Source.parse(f"{reviews}::text=review,rating=stars")
     with pytest.raises(DataError, match="colour=red"):
         Source.parse(f"{reviews}::colour=red,language=en")
     with pytest.raises(DataError, match="max_rows"):
         Source.parse(f"{reviews}::rating=stars,language=en,max_rows=lots")
     with pytest.raises(DataError, match="share a name"):
         load_corpus([Source.parse(f"{reviews}::text=review,rating=stars,language=en")] * 2)
+
+
+def test_a_source_without_a_language_is_detected_row_by_row(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.csv"
+    pd.DataFrame({"text": ["La comida estuvo deliciosa y el servicio fue excelente.",
+                           "The food was cold and the waiter ignored us completely.",
+                           "esta muy rico pero el servicio fue lento"] * 4,
+                  "label": ["positive", "negative", "neutral"] * 4}).to_csv(mixed, index=False)
+    corpus = load_corpus([Source.parse(f"{mixed}::label=label,dedupe=false")], val_size=0.25,
+                         test_size=0.25)
+    rows = {t: lang for part in corpus.data.values()
+            for t, lang in zip(part["text"], part["language"], strict=True)}
+    assert set(rows.values()) == {"es", "en"}
+    assert rows["esta muy rico pero el servicio fue lento"] == "es"
+    assert "mixed [es 8/en 4]" in corpus.describe()
 
 
 def test_the_default_recipe_reads_the_real_files_in_both_languages(shared_data: Path) -> None:
