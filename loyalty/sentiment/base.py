@@ -9,7 +9,7 @@ from pathlib import Path
 from loyalty.config import Settings
 from loyalty.errors import LoyaltyError
 from nlp.checkpoint import CheckpointError, resolve
-from nlp.multilingual_base import BaseSourceError, ensure_base
+from nlp.multilingual_base import BaseSourceError, convert, ensure_base
 
 BASES_DIR = "bases"  # under the model folder
 
@@ -21,4 +21,16 @@ def base_folder(settings: Settings, asked: Path | None = None) -> Path:
         folder = asked or settings.sentiment_base or ensure_base(settings.model_dir / BASES_DIR)
         return resolve(folder)
     except (BaseSourceError, CheckpointError) as exc:
+        raise LoyaltyError(str(exc)) from exc
+
+
+def build_base(settings: Settings, out: Path | None = None) -> Path:
+    """The multilingual base at ``out`` (which must not exist yet), or in the model folder."""
+    try:
+        if out is None:
+            return ensure_base(settings.model_dir / BASES_DIR)
+        if out.exists():
+            raise LoyaltyError(f"{out}: already exists; give a new folder")
+        return convert(out)
+    except BaseSourceError as exc:
         raise LoyaltyError(str(exc)) from exc

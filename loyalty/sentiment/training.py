@@ -61,9 +61,9 @@ def train_sentiment(engine: Engine, settings: Settings, sources: Sequence[Source
     register the version; figures per language and per source go into its metrics."""
     if not progress:
         datasets.disable_progress_bars()  # a batch job's log wants lines, not bars
+    base = base_folder(settings, base_model)  # before reading data: a wrong base fails fast
     spec = DataSpec.of(sources, seed)
     corpus = spec.load()
-    base = base_folder(settings, base_model)
     version = registry.new_version()
     out = registry.artifact_dir(settings.model_dir, registry.SENTIMENT, version)
     config = TrainConfig(base_model=base, epochs=epochs, batch_size=batch_size,
