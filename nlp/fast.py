@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from nlp.decision import neutral_offset, shifted
+
 ONNX_DIR = "onnx"
 FP32_NAME = "model.onnx"
 INT8_NAME = "model-int8.onnx"
@@ -81,6 +83,12 @@ INT8_KEEP_FP32 = (r"/layer\.0/(layer/)?output/dense/MatMul$",)  # (layer/: a 1-l
 # 0.3 lifted agreement from 99.0% to 99.5% / 99.8% / 99.97%, for about 8 / 12 / 17% more
 # time. With per-token scales 0.2 lifts it from 99.43% to 99.93%.
 RECHECK_MARGIN = 0.2
+# A model whose int8 labels need more re-checking to agree (the 12-layer multilingual base:
+# 98.1% at 0.2 on the demo's validation reviews) gets the next margin that reaches the
+# agreement asked for, up to the last; past MAX_RECHECKED_SHARE of the windows re-scored in
+# fp32, int8 would save nothing and is left out.
+RECHECK_MARGINS = (0.2, 0.35, 0.5, 0.75, 1.0)
+MAX_RECHECKED_SHARE = 0.25
 # Model types whose classification head reads the first position ([CLS] / <s>) of the last
 # layer only; their export computes that layer for the first position alone (see
 # `first_position_copy`).
@@ -340,17 +348,18 @@ def top_margin(logits: np.ndarray) -> np.ndarray:
 
 
 def _compare(classifier: OnnxClassifier, batches: list[dict[str, np.ndarray]],
-             refs: list[np.ndarray], recheck_margin: float = 0.0
+             refs: list[np.ndarray], recheck_margin: float = 0.0, band: float = 0.0
              ) -> tuple[float, float, float, float]:
     """(max |logit difference|, label agreement, agreement with re-checking, share re-checked).
 
     With re-checking, rows whose top-two margin is under ``recheck_margin`` take the
-    reference's label, as the scorer takes fp32's. Agreement counts each text once: batches
-    1 and 2 repeat texts of batch 0 in other shapes.
+    reference's label, as the scorer takes fp32's. ``band`` is the neutral offset the scorer
+    adds to what ``classifier`` gives (``refs`` already have it). Agreement counts each text
+    once: batches 1 and 2 repeat texts of batch 0 in other shapes.
     """
     worst, same, same_checked, rechecked, total = 0.0, 0, 0, 0, 0
     for i, (batch, ref) in enumerate(zip(batches, refs, strict=True)):
-        got = classifier.logits(batch)
+        got = shifted(classifier.logits(batch), band)
         if not np.all(np.isfinite(got)):
             raise OnnxExportError(f"{classifier.path.name}: non-finite logits")
         worst = max(worst, float(np.max(np.abs(ref - got))))
@@ -615,7 +624,15 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
             report["int8_fp32_nodes"] = keep
             onnx.checker.check_model(str(int8_tmp))
             int8 = OnnxClassifier(int8_tmp)
-            int8_diff, plain, agreement, share = _compare(int8, checks, refs, recheck_margin)
+            # Labels as the scorer gives them: with the folder's neutral band.
+            band = neutral_offset(model_dir)
+            banded = [shifted(ref, band) for ref in refs]
+            asked = recheck_margin
+            for recheck_margin in [asked, *(m for m in RECHECK_MARGINS if m > asked)]:  # noqa: B007
+                int8_diff, plain, agreement, share = _compare(int8, checks, banded,
+                                                              recheck_margin, band)
+                if min_int8_agreement is None or agreement >= min_int8_agreement:
+                    break
             moved = _batch_dependence(int8, tokenizer, names)
             report["max_abs_logit_diff"]["onnx-int8"] = int8_diff
             report["int8_batch_dependence"] = moved
@@ -629,6 +646,9 @@ def export_onnx(model_dir: str | os.PathLike[str], quantize: bool = True, *,
             elif min_int8_agreement is not None and agreement < min_int8_agreement:
                 report["int8_left_out"] = (f"label agreement {agreement:.3f} < "
                                            f"{min_int8_agreement:g}")
+            elif share > MAX_RECHECKED_SHARE:
+                report["int8_left_out"] = (f"{share:.0%} of the windows need an fp32 re-check "
+                                           f"(> {MAX_RECHECKED_SHARE:.0%}): no faster than fp32")
             else:
                 done["onnx-int8"] = int8_tmp
 
