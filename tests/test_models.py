@@ -90,7 +90,7 @@ def test_the_detected_languages_are_the_detectors_labels():
 @pytest.mark.parametrize("given, detected, counted", [
     ("en", "mixed", "en"), (" ES ", "en", "es"), (None, "other", "other"), ("", "und", "und"),
     (float("nan"), "es", "es"), ("fr", "other", "other"), ("spanish", None, None),
-    (None, None, None),
+    (None, None, None), (None, float("nan"), None),
 ])
 def test_a_given_language_wins_when_it_is_a_known_code(given, detected, counted):
     from loyalty.models import Review, review_language

@@ -30,7 +30,7 @@ SENTIMENTS = ("negative", "neutral", "positive")
 DETECTED_LANGUAGES = ("es", "en", "other", "mixed", "und")
 
 
-def review_language(given: object, detected: str | None) -> str | None:
+def review_language(given: object, detected: object) -> str | None:
     """The language a review counts as: the one its input gave when that is a code the service
     knows (en, es; case and surrounding blanks do not matter), otherwise the detected one.
 
@@ -39,7 +39,9 @@ def review_language(given: object, detected: str | None) -> str | None:
     (blank, NaN, "fr", "spanish") is no language, so the detected one counts.
     """
     code = given.strip().lower() if isinstance(given, str) else None
-    return code if code in LANGUAGES else detected
+    if code in LANGUAGES:
+        return code
+    return detected if isinstance(detected, str) else None  # NaN from pandas is None
 
 
 class Visit(ExternalId, Timestamps, Base):
