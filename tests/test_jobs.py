@@ -207,6 +207,11 @@ def test_score_reviews_job_end_to_end(engine, settings, tiny_model, tmp_path, mo
         assert len(reviews) == 12
         assert all(r.sentiment_model_version_id == version_id for r in reviews)
         assert all(r.sentiment_label in ("negative", "neutral", "positive") for r in reviews)
+        # The job stores the language detected in each text; none was given.
+        languages = {r.text: (r.language, r.language_detected, r.effective_language)
+                     for r in reviews}
+        assert languages == {t: (None, "es" if "atención" in t else "en",
+                                 "es" if "atención" in t else "en") for t in TEXTS}
 
     _queue(engine)
     assert work(engine, settings, once=True) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -92,4 +93,62 @@ def test_0003_keeps_model_paths_findable_and_job_links(engine, tmp_path, monkeyp
             assert conn.scalar(sa.select(IngestError.job_id)) == 1
     finally:
         migrate.upgrade(engine, settings=settings)
+    assert _diff(engine) == []
+
+
+def test_0004_adds_the_detected_language_and_keeps_the_given_one(engine):
+    """A review stored before 0004 keeps its given language through the upgrade and back; the
+    new column takes only the detector's labels, on both databases."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import IntegrityError
+
+    from loyalty.models import Customer, Location, utcnow
+    from loyalty.models.base import UTCDateTime
+
+    migrate.downgrade(engine, "0003")
+    try:
+        assert "language_detected" not in {c["name"] for c in inspect(engine).get_columns(
+            "reviews")}
+        now = utcnow()
+        reviews = sa.table(  # the table as 0003 has it
+            "reviews", *(sa.column(name) for name in (
+                "id", "customer_id", "location_id", "text", "language", "rating", "source",
+                "external_id")),
+            *(sa.column(name, UTCDateTime()) for name in ("posted_at", "created_at",
+                                                          "updated_at")))
+        with engine.begin() as conn:
+            customer = conn.execute(sa.insert(Customer.__table__).returning(
+                Customer.__table__.c.id), {"source": "s", "external_id": "C1", "language": "es",
+                                           "signup_date": now.date(), "created_at": now,
+                                           "updated_at": now}).scalar_one()
+            location = conn.execute(sa.insert(Location.__table__).returning(
+                Location.__table__.c.id), {"source": "s", "external_id": "L1", "name": "L",
+                                           "timezone": "America/Lima", "created_at": now,
+                                           "updated_at": now}).scalar_one()
+            conn.execute(sa.insert(reviews), [
+                {"id": i, "customer_id": customer, "location_id": location, "text": text,
+                 "language": language, "rating": 4, "source": "s", "external_id": f"R{i}",
+                 "posted_at": now, "created_at": now, "updated_at": now}
+                for i, (text, language) in enumerate([("The pollo a la brasa was great", "en"),
+                                                      ("Muy rico todo", None)], start=1)])
+        migrate.upgrade(engine)
+        table = sa.table("reviews", sa.column("id"), sa.column("language"),
+                         sa.column("language_detected"))
+        with engine.begin() as conn:
+            rows = conn.execute(sa.select(table).order_by(table.c.id)).all()
+            assert [tuple(r) for r in rows] == [(1, "en", None), (2, None, None)]
+            conn.execute(table.update().where(table.c.id == 1).values(language_detected="mixed"))
+            conn.execute(table.update().where(table.c.id == 2).values(language_detected="und"))
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(table.update().values(language_detected="fr"))
+
+        migrate.downgrade(engine, "0003")
+        assert "language_detected" not in {c["name"] for c in inspect(engine).get_columns(
+            "reviews")}
+        with engine.connect() as conn:
+            kept = conn.execute(sa.select(reviews.c.id, reviews.c.language, reviews.c.rating)
+                                .order_by(reviews.c.id)).all()
+            assert [tuple(r) for r in kept] == [(1, "en", 4), (2, None, 4)]
+    finally:
+        migrate.upgrade(engine)
     assert _diff(engine) == []

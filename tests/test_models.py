@@ -78,3 +78,23 @@ def test_deleting_a_customer_removes_their_visits_and_account(engine):
         session.commit()
         assert session.query(Visit).count() == 0
         assert session.query(LoyaltyAccount).count() == 0
+
+
+def test_the_detected_languages_are_the_detectors_labels():
+    from loyalty.models import DETECTED_LANGUAGES
+    from nlp.language import LABELS
+
+    assert DETECTED_LANGUAGES == LABELS
+
+
+@pytest.mark.parametrize("given, detected, counted", [
+    ("en", "mixed", "en"), (" ES ", "en", "es"), (None, "other", "other"), ("", "und", "und"),
+    (float("nan"), "es", "es"), ("fr", "other", "other"), ("spanish", None, None),
+    (None, None, None), (None, float("nan"), None),
+])
+def test_a_given_language_wins_when_it_is_a_known_code(given, detected, counted):
+    from loyalty.models import Review, review_language
+
+    assert review_language(given, detected) == counted
+    if given is None or isinstance(given, str):
+        assert Review(language=given, language_detected=detected).effective_language == counted

@@ -129,6 +129,11 @@ def test_database_scoring_survives_a_kill_and_scores_nothing_twice(engine, score
             assert r.sentiment_label in ("negative", "neutral", "positive")
         waited = [r for r in reviews if "The wait was long" in r.text]
         assert waited and all("wait" in r.aspects for r in waited)
+        # The detected language is stored with the sentiment, in the same chunk.
+        assert {(r.text.startswith(("El lomo", "La atención")), r.language_detected)
+                for r in reviews} == {(True, "es"), (False, "en")}
+        assert all(r.language is None and r.effective_language == r.language_detected
+                   for r in reviews)
     assert score_database(engine, scorer, version_id).scored == 0
 
 
@@ -147,11 +152,58 @@ def test_csv_scoring_resumes_after_a_kill(tmp_path, scorer):
     assert scored["id"].tolist() == list(range(25))
     assert {"sentiment_label", "prob_negative", "prob_neutral", "prob_positive",
             "sentiment_score", "service_mentioned", "wait_sentiment"} <= set(scored.columns)
+    assert list(scored.columns[-2:]) == ["language", "language_detected"]
     assert scored.loc[23, "sentiment_label"] == "neutral"
+    assert scored.loc[:1, "language"].tolist() == ["en", "en"]  # Delicious..., Great food...
+    assert scored.loc[2, "language"] == "es"  # El lomo saltado estuvo riquísimo
+    assert scored.loc[23:, "language"].tolist() == ["und", "und"]  # blank texts
+    assert (scored["language"] == scored["language_detected"]).all()  # no language given
     fresh = tmp_path / "fresh.csv"
     score_csv(source, fresh, scorer, chunk_size=50)
     pd.testing.assert_frame_equal(scored, pd.read_csv(fresh, keep_default_na=False),
                                   check_exact=False, atol=1e-5)
+
+
+def test_a_given_language_is_kept_and_the_detected_one_stored_beside_it(engine, scorer,
+                                                                        tmp_path, tiny_model):
+    """Scoring never overwrites the language an import gave; a review scored before languages
+    were detected gets one from the next run without being scored again."""
+    _stored_reviews(engine, tmp_path, n=8)
+    version_id = _version(engine, tiny_model)
+    with Session(engine) as session, session.begin():
+        rows = session.scalars(select(Review).order_by(Review.id)).all()
+        rows[2].language = "en"  # "El lomo saltado estuvo riquísimo": the import says English
+        rows[0].language = "en"
+        at = pd.Timestamp("2025-06-01", tz="UTC").to_pydatetime()
+        rows[7].sentiment_model_version_id, rows[7].scored_at = version_id, at
+        rows[7].sentiment_label, rows[7].sentiment_score = "negative", -0.5
+        ids = [r.id for r in rows]
+    counts = score_database(engine, scorer, version_id)
+    assert (counts.scored, counts.languages) == (7, 1)
+    with Session(engine) as session:
+        got = {r.id: r for r in session.scalars(select(Review))}
+    lomo, first, old = got[ids[2]], got[ids[0]], got[ids[7]]
+    assert (lomo.language, lomo.language_detected, lomo.effective_language) == ("en", "es", "en")
+    assert (first.language, first.language_detected) == ("en", "en")
+    # Only its language was added: its sentiment is the one it had.
+    assert (old.language_detected, old.sentiment_score, old.scored_at) == ("en", -0.5, at)
+    assert all(r.language_detected in ("es", "en") for r in got.values())
+    assert score_database(engine, scorer, version_id).languages == 0
+
+
+def test_a_csv_language_column_is_the_given_language(tmp_path, scorer):
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    texts = ["El lomo saltado estuvo riquísimo", "Great food, lovely place",
+             "La atención fue pésima y lentísima", "Delicious ceviche", "👍"]
+    pd.DataFrame({"language": [" EN ", "es", "fr", "", "es"], "text": texts}).to_csv(
+        source, index=False)
+    score_csv(source, out, scorer)
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert list(scored.columns).count("language") == 1  # replaced, not written twice
+    assert scored.columns[0] == "text" and list(scored.columns[-2:]) == ["language",
+                                                                         "language_detected"]
+    assert scored["language"].tolist() == ["en", "es", "es", "en", "es"]
+    assert scored["language_detected"].tolist() == ["es", "en", "es", "en", "und"]
 
 
 def test_cli_scores_a_csv_and_refuses_without_a_model(tmp_path, tiny_model, capsys):
@@ -173,7 +225,7 @@ def test_cli_scores_a_csv_and_refuses_without_a_model(tmp_path, tiny_model, caps
 
 
 def test_the_api_the_batch_job_and_the_csv_path_agree_on_every_text(engine, settings, tmp_path):
-    """The same text and model give the same label and score (within 1e-6) through
+    """The same text and model give the same label, language and score (within 1e-6) through
     `POST /reviews/score` (one request), the database job (chunks of 7) and a CSV (one chunk
     of 256), on the int8 backend the service picks by itself."""
     from api import create_app
@@ -197,7 +249,7 @@ def test_the_api_the_batch_job_and_the_csv_path_agree_on_every_text(engine, sett
         version_id = row.id
     score_database(engine, scorer, version_id, chunk_size=7)
     with Session(engine) as session:
-        job = {r.text: (r.sentiment_label, r.sentiment_score)
+        job = {r.text: (r.sentiment_label, r.sentiment_score, r.language_detected)
                for r in session.scalars(select(Review))}
     texts = sorted(job)
 
@@ -206,7 +258,8 @@ def test_the_api_the_batch_job_and_the_csv_path_agree_on_every_text(engine, sett
     score_csv(source, out, scorer, chunk_size=256)
     scored = pd.read_csv(out, keep_default_na=False)
     from_csv = dict(zip(scored["text"], zip(scored["sentiment_label"],
-                                            scored["sentiment_score"], strict=True),
+                                            scored["sentiment_score"],
+                                            scored["language_detected"], strict=True),
                         strict=True))
 
     app = create_app(Config(settings=settings, testing=True))
@@ -218,10 +271,11 @@ def test_the_api_the_batch_job_and_the_csv_path_agree_on_every_text(engine, sett
     finally:
         app.extensions["loyalty.db"].engine.dispose()
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    from_api = {t: (item["label"], item["score"])
+    from_api = {t: (item["label"], item["score"], item["language"])
                 for t, item in zip(texts, answer.json["items"], strict=True)}
     for text in texts:
-        labels = {job[text][0], from_csv[text][0], from_api[text][0]}
+        labels = {(job[text][0], job[text][2]), (from_csv[text][0], from_csv[text][2]),
+                  (from_api[text][0], from_api[text][2])}
         scores = [job[text][1], from_csv[text][1], from_api[text][1]]
         assert len(labels) == 1 and max(scores) - min(scores) <= 1e-6, (text, job[text],
                                                                        from_csv[text],

@@ -169,7 +169,9 @@ def review_out(row: Review, created: bool, versions: dict[int, str]) -> ReviewOu
             model_version=versions.get(row.sentiment_model_version_id or 0),
             scored_at=row.scored_at)
     return ReviewOut(id=row.id, external_id=row.external_id, customer_id=row.customer_id,
-                     location_id=row.location_id, rating=row.rating, language=row.language,
+                     location_id=row.location_id, rating=row.rating,
+                     language=row.effective_language,  # type: ignore[arg-type]
+                     language_detected=row.language_detected,  # type: ignore[arg-type]
                      text=row.text, posted_at=row.posted_at, created=created,
                      sentiment=sentiment)
 
@@ -183,7 +185,9 @@ def review_out(row: Review, created: bool, versions: dict[int, str]) -> ReviewOu
                      "with a production sentiment model, the reviews are scored now (201; 200 "
                      "when every one was already stored); otherwise they are stored unscored "
                      "and one `score-reviews` job is queued: 202 with the job and its URL in "
-                     "`Location`.",
+                     "`Location`. Scoring also detects the language of the text "
+                     "(`language_detected`); a `language` sent with a review is kept and is "
+                     "the review's `language`, else the detected one is.",
          responses={200: StoredReviews, 201: StoredReviews, 202: StoredReviews,
                     **problem_responses(400, 401, 403, 413, 415, 422)})
 @require("staff", "marketing")
@@ -217,10 +221,10 @@ def store_reviews(body: ReviewsBody):
 
 
 @bp.post("/reviews/score", security=SECURITY, summary="Score texts without storing them",
-         description="Sentiment (label, probabilities, score) and aspects of 1 to 64 texts of "
-                     "at most 5,000 characters each, by the production model. A blank text "
-                     "is neutral (0, 1, 0) with note \"empty\", as the batch scorer does. 503 "
-                     "when no sentiment model is in production.",
+         description="Sentiment (label, probabilities, score), aspects and language of 1 to 64 "
+                     "texts of at most 5,000 characters each, by the production model. A blank "
+                     "text is neutral (0, 1, 0) with note \"empty\" and language \"und\", as "
+                     "the batch scorer does. 503 when no sentiment model is in production.",
          responses={200: ScoredTexts, **problem_responses(400, 401, 403, 413, 415, 422, 503)})
 @require("staff", "marketing")
 def score(body: ScoreBody):
@@ -238,6 +242,6 @@ def score(body: ScoreBody):
         model_version=models().sentiment_version,
         items=[TextSentiment(label=c["sentiment_label"], probabilities=probabilities(c),
                              score=c["sentiment_score"], aspects=aspects_out(c["aspects"]),
-                             note=note)
+                             note=note, language=c["language_detected"])
                for c, note in results],
     ).model_dump(mode="json")

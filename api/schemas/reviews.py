@@ -21,6 +21,11 @@ MAX_TEXTS = 64  # per POST /reviews/score
 MAX_REVIEW_CHARS = 10_000  # as the import allows
 MAX_SCORE_CHARS = 5_000
 Label = Literal["negative", "neutral", "positive"]
+# What the language detector answers (loyalty.models.DETECTED_LANGUAGES): Spanish, English,
+# another language, Spanish and English mixed, undetermined (too few letters).
+ReviewLanguage = Literal["es", "en", "other", "mixed", "und"]
+LANGUAGE_NOTE = ('"es", "en", "other" (another language), "mixed" (Spanish and English) or '
+                 '"und" (undetermined: blank, emoji only, too few letters).')
 
 # Not blank (something besides white space) and no NUL, which PostgreSQL cannot store.
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -54,7 +59,9 @@ class ReviewIn(BaseModel):
     posted_at: datetime | None = Field(
         None, description="When it was written (ISO 8601; without an offset: the restaurant's "
                           "time zone). Not in the future. Default: now.")
-    language: Literal["en", "es"] | None = None
+    language: Literal["en", "es"] | None = Field(
+        None, description="The language it is written in, when you know it. Kept as given: "
+                          "the language detected when it is scored does not replace it.")
     external_id: str | None = Field(
         None, min_length=1, max_length=64, pattern=ID_PATTERN,
         description="Your id for the review. Sending the same id again returns the review "
@@ -129,6 +136,8 @@ class TextSentiment(BaseModel):
         description="Only the aspects the text talks about (food, service, ambience, price, "
                     "wait).")
     note: str | None = Field(None, description='"empty", "emoji-only", "long: 3 chunks", ...')
+    language: ReviewLanguage = Field(description="The language detected in the text: "
+                                                 + LANGUAGE_NOTE)
 
 
 class ScoredTexts(BaseModel):
@@ -151,7 +160,14 @@ class ReviewOut(BaseModel):
     customer_id: int
     location_id: int
     rating: float | None = None
-    language: str | None = None
+    language: ReviewLanguage | None = Field(
+        None, description="The review's language: the one sent with it (en or es) when it was, "
+                          "else the one detected when it was scored; null when neither is "
+                          "known yet.")
+    language_detected: ReviewLanguage | None = Field(
+        None, description="The language detected in the text when it was scored (null until "
+                          "then); it may differ from a language that was sent. "
+                          + LANGUAGE_NOTE)
     text: str
     posted_at: datetime
     created: bool = Field(description="False when the external id was stored before (this "

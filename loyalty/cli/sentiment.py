@@ -216,7 +216,8 @@ def reviews() -> None:
 @pass_app
 def score(app: App, model_dir: Path | None, csv_in: Path | None, csv_out: Path | None,
           text_col: str, rescore: bool, chunk_size: int) -> None:
-    """Score sentiment and aspects of every unscored review (or of a CSV, into a CSV)."""
+    """Score sentiment, aspects and language of every unscored review (or of a CSV, into a
+    CSV)."""
     from loyalty.sentiment.batch import score_csv, score_database
 
     if (csv_in is None) != (csv_out is None):
@@ -238,5 +239,7 @@ def score(app: App, model_dir: Path | None, csv_in: Path | None, csv_out: Path |
         scorer = load_scorer(model.folder)
     counts = score_database(engine, scorer, model.id, chunk_size=chunk_size, rescore=rescore,
                             progress=show)
+    more = (f"; the language of {counts.languages:,} reviews scored earlier"
+            if counts.languages else "")
     click.echo(f"scored {counts.scored:,} reviews with sentiment model {model.version} "
-               f"({counts.empty:,} empty)")
+               f"({counts.empty:,} empty){more}")

@@ -15,7 +15,8 @@ review"; anything else gets a generic sentence naming the feature and its value.
 Conventions assumed from the feature function: counts and days are plain numbers, money is in
 soles (S/), ``share_*`` are fractions in [0, 1], ``tier_rank`` is the index into ``TIERS``
 (bronze = 0), sentiment and ``aspect_*`` scores are negative when reviews complain and 0 when
-there is nothing to say, ``visit_history`` holds the number of visits in the sequence.
+there is nothing to say, ``spanish_review_share`` is a fraction in [0, 1], ``visit_history``
+holds the number of visits in the sequence.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "aspect_ambience": ("Opinion of the ambience", "Opinión sobre el ambiente"),
     "aspect_price": ("Opinion of the prices", "Opinión sobre los precios"),
     "aspect_wait": ("Opinion of the waiting times", "Opinión sobre la espera"),
+    "spanish_review_share": ("Share of reviews in Spanish", "Proporción de reseñas en español"),
     "visit_history": ("Recent visit pattern", "Patrón de visitas recientes"),
 }
 
@@ -323,7 +325,7 @@ def _points(fv: Mapping[str, float], feature: str, risk: bool,
 
 _REVIEW_BASED = {"review_count", "sentiment_mean", "sentiment_latest", "negative_reviews",
                  "days_since_negative", "has_negative_review", "aspect_food", "aspect_service",
-                 "aspect_ambience", "aspect_price", "aspect_wait"}
+                 "aspect_ambience", "aspect_price", "aspect_wait", "spanish_review_share"}
 
 
 def _no_reviews(fv: Mapping[str, float]) -> bool:
@@ -427,6 +429,16 @@ def _aspect(fv: Mapping[str, float], feature: str, risk: bool,
     return pos, pos_es if es else pos_en
 
 
+def _review_language(fv: Mapping[str, float], feature: str, risk: bool,
+                     es: bool) -> tuple[str, str] | None:
+    s = _num(fv, feature)
+    if s is None:
+        return None
+    p = _pct(s)
+    return "REVIEW_LANGUAGE", (f"Escribe el {p}% de sus reseñas en español" if es
+                               else f"Writes {p}% of reviews in Spanish")
+
+
 _CHANNELS = {"share_dine_in": ("Come en el local", "Dines in"),
              "share_takeaway": ("Pide para llevar", "Orders takeaway"),
              "share_delivery": ("Pide delivery", "Orders delivery")}
@@ -488,6 +500,7 @@ TEMPLATES: dict[str, Template] = {
     "sentiment_mean": _negative_reviews, "negative_reviews": _negative_reviews,
     "days_since_negative": _negative_reviews, "has_negative_review": _negative_reviews,
     "sentiment_latest": _latest_review,
+    "spanish_review_share": _review_language,
     **dict.fromkeys(_ASPECTS, _aspect),
     **dict.fromkeys((*_CHANNELS, *_DAYPARTS), _share),
     "party_size_avg": _party,

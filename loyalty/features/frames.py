@@ -20,7 +20,10 @@ Canonical columns (extra columns are dropped; optional ones get the default show
   visit), ``posted_at`` (tz-aware; stored as UTC), ``sentiment_label`` (``negative`` /
   ``neutral`` / ``positive`` or None), ``sentiment_score`` (float in [-1, 1], NaN while
   unscored), ``aspects`` (dict, JSON text or None; ``{"service": {"label": "negative",
-  "score": -0.7}, ...}`` with only the aspects the review mentions).
+  "score": -0.7}, ...}`` with only the aspects the review mentions), ``language`` (the language
+  its input gave, or None) and ``language_detected`` (``es`` / ``en`` / ``other`` / ``mixed`` /
+  ``und`` or None while unscored), as the database has them: what a review counts as is
+  `loyalty.models.review_language` of the two.
 
 ``order_items`` and ``reviews`` may be None or empty (the Online Retail data have no reviews);
 every function works then. Naive timestamps are refused rather than guessed.
@@ -56,7 +59,7 @@ VISIT_COLUMNS = ("visit_id", "customer_id", "visited_at", "channel", "party_size
                  "total_amount", "is_return")
 ORDER_ITEM_COLUMNS = ("visit_id", "quantity", "category")
 REVIEW_COLUMNS = ("review_id", "customer_id", "visit_id", "posted_at", "sentiment_label",
-                  "sentiment_score", "aspects")
+                  "sentiment_score", "aspects", "language", "language_detected")
 
 
 def as_utc(value: datetime | pd.Timestamp | str, what: str = "as_of") -> pd.Timestamp:
@@ -111,6 +114,14 @@ def _strings(frame: pd.DataFrame, column: str, default: str) -> np.ndarray:
     return values.where(values.notna(), default).astype(str).to_numpy(dtype=object)
 
 
+def _labels(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Text or None (missing values and absent columns are None)."""
+    if column not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    values = frame[column].astype(object)
+    return values.where(values.notna(), None).to_numpy(dtype=object)
+
+
 def _aspects(value: Any) -> dict[str, Any] | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -157,18 +168,18 @@ def _reviews(frame: pd.DataFrame | None) -> pd.DataFrame:
         frame = pd.DataFrame(columns=list(REVIEW_COLUMNS))
     _require(frame, "reviews", ("customer_id", "posted_at"))
     n = len(frame)
-    labels = (frame["sentiment_label"].astype(object) if "sentiment_label" in frame.columns
-              else pd.Series([None] * n, dtype=object))
     out = pd.DataFrame({
         "review_id": (_ints(frame, "review_id", "reviews") if "review_id" in frame.columns
                       else np.arange(1, n + 1, dtype=np.int64)),
         "customer_id": _ints(frame, "customer_id", "reviews"),
         "visit_id": _floats(frame, "visit_id"),
         "posted_at": _utc_column(frame["posted_at"], "reviews.posted_at").array,
-        "sentiment_label": labels.where(labels.notna(), None).to_numpy(dtype=object),
+        "sentiment_label": _labels(frame, "sentiment_label"),
         "sentiment_score": _floats(frame, "sentiment_score"),
         "aspects": ([_aspects(a) for a in frame["aspects"].tolist()]
                     if "aspects" in frame.columns else [None] * n),
+        "language": _labels(frame, "language"),
+        "language_detected": _labels(frame, "language_detected"),
     })
     return out.sort_values(["customer_id", "posted_at", "review_id"], kind="stable",
                            ignore_index=True)
@@ -282,7 +293,7 @@ def load_frames(engine_or_session: Engine | Connection | Session,
     items_q = (select(oi.visit_id, mi.category, func.sum(oi.quantity))
                .join_from(OrderItem.__table__, MenuItem.__table__, oi.menu_item_id == mi.id))
     reviews_q = select(rv.id, rv.customer_id, rv.visit_id, rv.posted_at, rv.sentiment_label,
-                       rv.sentiment_score, rv.aspects)
+                       rv.sentiment_score, rv.aspects, rv.language, rv.language_detected)
     if t is not None:
         visits_q = visits_q.where(v.visited_at <= t)
         items_q = (items_q.join(Visit.__table__, oi.visit_id == v.id)

@@ -47,9 +47,16 @@ Reviews: only SCORED reviews (``sentiment_score`` not NULL) with ``posted_at <= 
   ``has_negative_review`` (0/1), ``days_since_negative`` (T - latest negative review).
 - ``aspect_<name>`` for food, service, ambience, price, wait: mean aspect score over the
   reviews that mention the aspect (with a score).
+- ``spanish_review_share``: share of those reviews written in Spanish, among those whose
+  language is determined. A review's language is the one its input gave (en, es), else the one
+  detected when it was scored (`loyalty.models.review_language`); "es" counts as Spanish,
+  "en", "other" and "mixed" (Spanish and English) as not, and "und" (emoji only, too few
+  letters) or no language at all not at all. 2 Spanish reviews, 1 English and 1 "und": 2/3.
 - Without scored reviews: sentiment and aspect values are 0.0 (neutral), and an aspect no
   review mentions is 0.0. Without a negative review ``days_since_negative`` = tenure_days + 1
-  (longer ago than any visit), explicitly, never NaN.
+  (longer ago than any visit), explicitly, never NaN. Without a review of a determined language
+  ``spanish_review_share`` is 0.0, like the other shares of nothing (``has_reviews`` tells a
+  guest with no review apart).
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from loyalty.features.frames import Frames, as_utc
+from loyalty.models import review_language
 
 DEFAULT_TIMEZONE = "America/Lima"
 DEFAULT_TIER_THRESHOLDS: tuple[float, float, float] = (150.0, 400.0, 900.0)
@@ -79,8 +87,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_reviews", "review_count", "sentiment_mean", "sentiment_latest", "negative_reviews",
     "days_since_negative", "has_negative_review",
     *(f"aspect_{a}" for a in ASPECTS),
+    "spanish_review_share",
 )
 DELIVERY_CHANNELS = ("delivery", "online")
+# The review languages `spanish_review_share` counts ("und" is no language).
+DETERMINED_LANGUAGES = ("es", "en", "other", "mixed")
 
 
 def days_before(times: pd.Series, t: pd.Timestamp) -> np.ndarray:
@@ -281,4 +292,12 @@ def _review_features(frames: Frames, t: pd.Timestamp, ids: np.ndarray,
     a_mean = np.divide(a_sum, a_count, out=np.zeros((n, len(ASPECTS))), where=a_count > 0)
     for i, name in enumerate(ASPECTS):
         f[f"aspect_{name}"] = a_mean[:, i]
+
+    language = pd.Series([review_language(given, detected) for given, detected in zip(
+        reviews["language"].tolist(), reviews["language_detected"].tolist(), strict=True)],
+        dtype=object)
+    spanish = np.bincount(code[(language == "es").to_numpy()], minlength=n).astype(np.float64)
+    known = np.bincount(code[language.isin(DETERMINED_LANGUAGES).to_numpy()],
+                        minlength=n).astype(np.float64)
+    f["spanish_review_share"] = np.divide(spanish, known, out=np.zeros(n), where=known > 0)
     return f

@@ -20,9 +20,28 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.models.base import Base, ExternalId, Timestamps, utcnow
+from loyalty.models.people import LANGUAGES
 
 CHANNELS = ("dine_in", "takeaway", "delivery", "online")
 SENTIMENTS = ("negative", "neutral", "positive")
+# What the language detector answers (`nlp.language.LABELS`; a test keeps the two equal):
+# Spanish, English, confidently another language, Spanish and English both substantial, and
+# undetermined (too few letters: empty, emoji only).
+DETECTED_LANGUAGES = ("es", "en", "other", "mixed", "und")
+
+
+def review_language(given: object, detected: object) -> str | None:
+    """The language a review counts as: the one its input gave when that is a code the service
+    knows (en, es; case and surrounding blanks do not matter), otherwise the detected one.
+
+    A given language wins because the detector is a guess: it reads English reviews that name
+    Peruvian dishes ("The pollo a la brasa was so salty") as "mixed". Anything else given
+    (blank, NaN, "fr", "spanish") is no language, so the detected one counts.
+    """
+    code = given.strip().lower() if isinstance(given, str) else None
+    if code in LANGUAGES:
+        return code
+    return detected if isinstance(detected, str) else None  # NaN from pandas is None
 
 
 class Visit(ExternalId, Timestamps, Base):
@@ -68,7 +87,12 @@ class OrderItem(Base):
 
 
 class Review(ExternalId, Timestamps, Base):
-    """A review and, once scored, its sentiment and aspects with the model that scored it."""
+    """A review and, once scored, its sentiment and aspects with the model that scored it.
+
+    ``language`` is the language its input gave (import, API), never changed by scoring;
+    ``language_detected`` is what the detector read in the text when it was scored. What a
+    review counts as is `effective_language` (see `review_language`).
+    """
 
     __tablename__ = "reviews"
     __table_args__ = (
@@ -77,6 +101,8 @@ class Review(ExternalId, Timestamps, Base):
         CheckConstraint(
             f"sentiment_label IS NULL OR sentiment_label IN {SENTIMENTS}", name="sentiment_known"
         ),
+        CheckConstraint(f"language_detected IS NULL OR language_detected IN {DETECTED_LANGUAGES}",
+                        name="language_detected_known"),
         Index(None, "customer_id", "posted_at"),
         Index(None, "location_id", "posted_at"),
         # The batch scorer asks for reviews no model has scored yet.
@@ -103,3 +129,9 @@ class Review(ExternalId, Timestamps, Base):
         ForeignKey("model_versions.id", ondelete="SET NULL")
     )
     scored_at: Mapped[datetime | None]
+    language_detected: Mapped[str | None] = mapped_column(String(8))
+
+    @property
+    def effective_language(self) -> str | None:
+        """The given language when it is en or es, else the detected one (`review_language`)."""
+        return review_language(self.language, self.language_detected)

@@ -83,6 +83,8 @@ _FEATURES: dict[str, tuple[str, float | None, float | None]] = {
         f"aspect_{aspect}": (f"mean review sentiment about {aspect} (-1 to 1)", -1.0, 1.0)
         for aspect in ASPECTS
     },
+    "spanish_review_share": ("share of scored reviews written in Spanish (0 to 1; 0 without "
+                             "any)", 0.0, 1.0),
 }
 
 

@@ -1,4 +1,5 @@
-"""Batch scoring of reviews: sentiment and aspects, in the database or CSV in -> CSV out.
+"""Batch scoring of reviews: sentiment, aspects and language, in the database or CSV in -> CSV
+out.
 
 Both paths work in chunks that are committed (or flushed) whole, and both pick up where a
 killed run stopped: the database by scoring only reviews no model has scored, the CSV by a
@@ -16,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, func, not_, select, update
 from tqdm import tqdm
 
 from loyalty.errors import InputFileError, NotFoundError
-from loyalty.models import Job, Review
+from loyalty.models import Job, Review, review_language
 from loyalty.owners import Owner
 from loyalty.sentiment.scoring import ScoredText, review_columns, score_texts
 from nlp.aspects import ASPECTS
+from nlp.language import detect_languages
 from nlp.scorer import SentimentScorer
 
 
@@ -32,6 +34,7 @@ class ScoreCounts:
     scored: int = 0
     empty: int = 0
     skipped: int = 0  # already done by an earlier run
+    languages: int = 0  # scored earlier without a language: only their language detected now
 
 
 def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: int, *,
@@ -46,12 +49,16 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
     finishes it; a job resumed after a dead worker carries on its progress and counts, and the
     returned ``skipped`` says how many reviews its earlier runs scored. ``on_progress(done,
     total)`` is called after each committed chunk.
+
+    Reviews that stay scored but have no detected language (scored before languages were)
+    get one first, without the sentiment model (``languages`` in the counts).
     """
     table = Review.__table__
     jobs = Job.__table__
     pending = table.c.sentiment_model_version_id.is_(None)
     if rescore:
         pending = pending | (table.c.sentiment_model_version_id != model_version_id)
+    languages = detect_missing_languages(engine, not_(pending), chunk_size=chunk_size)
     now = datetime.now(UTC)
     base_done, base_empty = 0, 0
     base_checkpoint: dict[str, Any] = {}
@@ -79,7 +86,7 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(
                 progress_done=base_done, progress_total=base_done + total, heartbeat_at=now,
                 counts={"scored": base_done, "empty": base_empty}))
-    counts = ScoreCounts(skipped=base_done)
+    counts = ScoreCounts(skipped=base_done, languages=languages)
     if on_progress is not None:
         on_progress(base_done, base_done + total)
     # The columns set are the keys of each row's parameters: `review_columns` and updated_at.
@@ -123,6 +130,28 @@ def score_database(engine: Engine, scorer: SentimentScorer, model_version_id: in
     return counts
 
 
+def detect_missing_languages(engine: Engine, where: Any, *, chunk_size: int = 256) -> int:
+    """Store the detected language of the reviews (matching ``where``) that have none; return
+    how many. Each chunk is committed: a killed run keeps what it did."""
+    table = Review.__table__
+    missing = table.c.language_detected.is_(None)
+    stmt = update(table).where(table.c.id == bindparam("_id"))
+    done, last_id = 0, 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(table.c.id, table.c.text)
+                                .where(missing, where, table.c.id > last_id)
+                                .order_by(table.c.id).limit(chunk_size)).all()
+        if not rows:
+            return done
+        with engine.begin() as conn:
+            conn.execute(stmt, [{"_id": r.id, "language_detected": language}
+                                for r, language in zip(rows, detect_languages(
+                                    r.text for r in rows), strict=True)])
+        done += len(rows)
+        last_id = rows[-1].id
+
+
 def _finish(engine: Engine, job_id: int, error: str | None = None) -> None:
     with engine.begin() as conn:
         conn.execute(update(Job.__table__).where(Job.__table__.c.id == job_id).values(
@@ -134,10 +163,11 @@ def _empty(scored: list[ScoredText]) -> int:
     return sum(t.sentiment.note == "empty" for t in scored)
 
 
-def output_columns(scored: list[ScoredText]) -> pd.DataFrame:
+def output_columns(scored: list[ScoredText], given: list[Any] | None = None) -> pd.DataFrame:
     """The scored columns of the CSV output: a review's columns (`review_columns`), the
-    probabilities and score to 6 places, and the aspects as one pair (mentioned, sentiment)
-    each."""
+    probabilities and score to 6 places, the aspects as one pair (mentioned, sentiment) each,
+    then ``language`` (the ``given`` language of each row when it is en or es, else the
+    detected one: `review_language`) and ``language_detected``."""
     columns = [review_columns(t) for t in scored]
     out = pd.DataFrame({"sentiment_label": [c["sentiment_label"] for c in columns]})
     for name in ("prob_negative", "prob_neutral", "prob_positive", "sentiment_score"):
@@ -145,6 +175,10 @@ def output_columns(scored: list[ScoredText]) -> pd.DataFrame:
     for name in ASPECTS:
         out[f"{name}_mentioned"] = [name in c["aspects"] for c in columns]
         out[f"{name}_sentiment"] = [c["aspects"].get(name, {}).get("label") for c in columns]
+    detected = [c["language_detected"] for c in columns]
+    out["language"] = [review_language(g, d) for g, d in zip(
+        given if given is not None else [None] * len(detected), detected, strict=True)]
+    out["language_detected"] = detected
     return out
 
 
@@ -152,8 +186,11 @@ def score_csv(in_path: Path, out_path: Path, scorer: SentimentScorer, *, text_co
               chunk_size: int = 256, progress: bool = False) -> ScoreCounts:
     """Score the ``text_col`` of a CSV into a new CSV with the input columns and the scores.
 
-    A progress file beside the output (``<out>.progress``) records the rows and bytes that
-    are complete; a re-run truncates anything after that point and carries on from there.
+    The scored columns (`output_columns`) follow the input's; an input column of the same name
+    is replaced (an input ``language`` column is the given language of its row, and is kept
+    where it is en or es). A progress file beside the output (``<out>.progress``) records the
+    rows and bytes that are complete; a re-run truncates anything after that point and carries
+    on from there.
     """
     if not in_path.is_file():
         raise InputFileError(f"{in_path}: no such file")
@@ -175,8 +212,11 @@ def score_csv(in_path: Path, out_path: Path, scorer: SentimentScorer, *, text_co
                     continue
                 chunk, to_skip = chunk.iloc[to_skip:], 0
                 results = score_texts(scorer, chunk[text_col].tolist())
-                scored = pd.concat([chunk.reset_index(drop=True), output_columns(results)],
-                                   axis=1)
+                given = chunk["language"].tolist() if "language" in chunk.columns else None
+                columns = output_columns(results, given)
+                scored = pd.concat([chunk.reset_index(drop=True).drop(
+                    columns=[c for c in columns.columns if c in chunk.columns]), columns],
+                    axis=1)
                 header = out.tell() == 0
                 out.write(scored.to_csv(index=False, header=header).encode("utf-8"))
                 out.flush()

@@ -223,6 +223,8 @@ def _tables(cust: Customers, cal: Calendar, v: Visits, exp: behaviour.Experience
         "visit_id": vid[rv],
         "rating": stars[r_order],
         "text": [texts[i] for i in r_order.tolist()],
+        # The language the text is written in: a given language, which scoring keeps over
+        # the one it detects (`loyalty.models.review_language`).
         "language": np.where(cust.english[v.customer[rv]], "en", "es"),
         "created_at": _as_datetime(posted[r_order]),
     })

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.schemas.reviews import JobOut, ScoredTexts, StoredReviews
+from api.schemas.reviews import JobOut, ReviewLanguage, ScoredTexts, StoredReviews
 from loyalty import registry
 from loyalty.jobs import finish
-from loyalty.models import Customer, Job, Location, Review, utcnow
+from loyalty.models import DETECTED_LANGUAGES, Customer, Job, Location, Review, utcnow
 from tests.api.conftest import auth
 from tests.api.test_customers import ok, problem
 
@@ -68,6 +69,8 @@ def test_store_one_scored_inline(client, keys, engine, people, production):
     item = found.items[0]
     assert (item.external_id, item.rating, item.language, item.created) == ("R-1", 4.5, "es",
                                                                            True)
+    # The text is English: detected and stored beside the language sent, which is kept.
+    assert item.language_detected == "en"
     assert item.posted_at.isoformat() == "2025-01-02T17:00:00+00:00"  # Lima is UTC-5
     sentiment = item.sentiment
     assert sentiment.label in ("negative", "neutral", "positive")
@@ -80,7 +83,20 @@ def test_store_one_scored_inline(client, keys, engine, people, production):
     assert (row.id, row.source, row.sentiment_label) == (item.id, "api", sentiment.label)
     assert row.sentiment_model_version_id == production
     assert set(row.aspects) == set(sentiment.aspects)
+    assert (row.language, row.language_detected) == ("es", "en")
     assert jobs(engine) == []
+
+
+def test_without_a_language_the_detected_one_is_the_reviews(client, keys, engine, people,
+                                                            production):
+    body = {"reviews": [review(people, 0), review(people, 1, text="Todo riquísimo, volveremos"),
+                        review(people, 2, text="🔥🔥🔥")]}
+    found = ok(client.post(f"{API}/reviews", json=body, headers=auth(keys["staff"])),
+               StoredReviews, 201)
+    assert [(i.language, i.language_detected) for i in found.items] == [
+        ("en", "en"), ("es", "es"), ("und", "und")]
+    assert [(r.language, r.language_detected) for r in stored(engine)] == [
+        (None, "en"), (None, "es"), (None, "und")]
 
 
 def test_store_many_in_order(client, keys, engine, people, production):
@@ -123,6 +139,7 @@ def test_without_a_model_reviews_are_stored_unscored_with_a_job(client, keys, en
                            headers=auth(keys["staff"]))
     found = ok(response, StoredReviews, 202)
     assert found.items[0].sentiment is None and found.job.kind == "score-reviews"
+    assert (found.items[0].language, found.items[0].language_detected) == (None, None)
     assert stored(engine)[0].sentiment_label is None
 
 
@@ -239,6 +256,7 @@ def test_score_without_storing(client, keys, engine, people, production):
         assert blank.probabilities.neutral == 1.0
     assert "food" in found.items[0].aspects
     assert found.items[3].note == "emoji-only"
+    assert [item.language for item in found.items] == ["es", "und", "und", "und", "en"]
     assert found.items[4].note.startswith("long") and "service" in found.items[4].aspects
     assert stored(engine) == [] and jobs(engine) == []
 
@@ -331,3 +349,10 @@ def test_openapi_lists_the_review_and_job_paths(client):
     rating = schemas["ReviewIn"]["properties"]["rating"]["anyOf"][0]
     assert (rating["minimum"], rating["maximum"], rating["multipleOf"]) == (1, 5, 0.5)
     assert schemas["ReviewIn"]["properties"]["customer_id"]["minimum"] == 1
+    # The languages a review or a text can have are the detector's labels.
+    assert get_args(ReviewLanguage) == DETECTED_LANGUAGES
+    assert schemas["TextSentiment"]["properties"]["language"]["enum"] == list(DETECTED_LANGUAGES)
+    assert "language" in schemas["TextSentiment"]["required"]
+    for field in ("language", "language_detected"):
+        shown = schemas["ReviewOut"]["properties"][field]["anyOf"]
+        assert {"enum": list(DETECTED_LANGUAGES), "type": "string"} in shown

@@ -15,7 +15,7 @@ FEATURES = (
     "fav_category_share", "points", "tier_rank", "has_reviews", "review_count",
     "sentiment_mean", "sentiment_latest", "negative_reviews", "days_since_negative",
     "has_negative_review", "aspect_food", "aspect_service", "aspect_ambience", "aspect_price",
-    "aspect_wait", "visit_history",
+    "aspect_wait", "spanish_review_share", "visit_history",
 )
 
 AT_RISK = {
@@ -29,7 +29,7 @@ AT_RISK = {
     "has_reviews": 1, "review_count": 3, "sentiment_mean": -0.3, "sentiment_latest": -0.8,
     "negative_reviews": 2, "days_since_negative": 10, "has_negative_review": 1,
     "aspect_food": -0.2, "aspect_service": -0.7, "aspect_ambience": -0.1, "aspect_price": -0.3,
-    "aspect_wait": -0.9, "visit_history": 15,
+    "aspect_wait": -0.9, "spanish_review_share": 0.25, "visit_history": 15,
 }
 
 LOYAL = {
@@ -43,7 +43,7 @@ LOYAL = {
     "has_reviews": 1, "review_count": 5, "sentiment_mean": 0.6, "sentiment_latest": 0.8,
     "negative_reviews": 0, "days_since_negative": 0, "has_negative_review": 0,
     "aspect_food": 0.5, "aspect_service": 0.7, "aspect_ambience": 0.3, "aspect_price": 0.2,
-    "aspect_wait": 0.4, "visit_history": 30,
+    "aspect_wait": 0.4, "spanish_review_share": 1.0, "visit_history": 30,
 }
 
 
@@ -124,6 +124,19 @@ def test_protective_reasons() -> None:
     assert all(r.shap < 0 for r in protect)
     assert reason_codes(LOYAL, shap, k=3)[0].code == "OTHER_ASPECT_SERVICE"  # praise, +SHAP
     assert reason_codes(LOYAL, {"recency_days": -0.1}) == []
+
+
+def test_review_language_in_both_languages() -> None:
+    risk = reason_codes(AT_RISK, {"spanish_review_share": 0.1})
+    assert [(r.code, r.text) for r in risk] == [("REVIEW_LANGUAGE",
+                                                 "Writes 25% of reviews in Spanish")]
+    keep = protective_reasons(LOYAL, {"spanish_review_share": -0.1}, language="es")
+    assert [(r.code, r.text) for r in keep] == [("REVIEW_LANGUAGE",
+                                                 "Escribe el 100% de sus reseñas en español")]
+    # A guest with no review has no language to speak of.
+    silent = {**AT_RISK, "has_reviews": 0, "review_count": 0, "spanish_review_share": 0}
+    assert reason_codes(silent, {"spanish_review_share": 0.1}, language="es")[0].text == \
+        "Nunca ha dejado una reseña"
 
 
 def test_no_reviews_and_generic_fallback() -> None:

@@ -42,13 +42,15 @@ def visits(*rows: tuple[Any, ...]) -> pd.DataFrame:
 
 
 def reviews(*rows: tuple[Any, ...]) -> pd.DataFrame:
-    """(review_id, customer_id, visit_id or None, posted_at text, label, score[, aspects])."""
+    """(review_id, customer_id, visit_id or None, posted_at text, label, score[, aspects[,
+    language given, language detected]])."""
     out = []
     for row in rows:
         rid, cid, vid, when, label, score, *rest = row
+        aspects, given, detected = (*rest, None, None, None)[:3]
         out.append({"review_id": rid, "customer_id": cid, "visit_id": vid,
                     "posted_at": at(when), "sentiment_label": label, "sentiment_score": score,
-                    "aspects": rest[0] if rest else None})
+                    "aspects": aspects, "language": given, "language_detected": detected})
     return pd.DataFrame(out)
 
 
@@ -118,6 +120,9 @@ def synth_tables(customers: int = 300, seed: int = 3, years: float = 1.5,
         aspects.append({a: {"label": "negative" if s < 0 else "positive",
                             "score": round(float(s), 4)} for a in picked} if ok and picked
                        else None)
+    # Scoring detected each scored review's language (the generator's, which the detector
+    # finds in 99.7% of its texts); the input gave it for about half of them.
+    given = rng.random(len(r)) < 0.5
     revs = pd.DataFrame({
         "id": np.arange(1, len(r) + 1),
         "customer_id": r["customer_id"].map(cust_id).to_numpy(),
@@ -128,6 +133,8 @@ def synth_tables(customers: int = 300, seed: int = 3, years: float = 1.5,
         "sentiment_label": np.where(scored, label, None),
         "sentiment_score": np.where(scored, score, np.nan),
         "aspects": aspects,
+        "language": np.where(given, r["language"], None),
+        "language_detected": np.where(scored, r["language"], None),
     })
     return {"locations": locations, "menu_items": menu, "customers": cust, "visits": vis,
             "order_items": items, "reviews": revs}
@@ -216,12 +223,12 @@ def small_frames(*, with_items: bool = True, with_reviews: bool = True) -> Frame
     ], columns=["visit_id", "quantity", "category"])
     r = reviews(
         (1, 1, 11, "2025-01-07 00:00", "positive", 0.8,
-         {"food": {"label": "positive", "score": 0.9}}),
+         {"food": {"label": "positive", "score": 0.9}}, None, "es"),
         (2, 1, 13, "2025-03-07 00:00", "negative", -0.6,
          {"service": {"label": "negative", "score": -0.7},
-          "wait": {"label": "negative", "score": -0.5}}),
-        (3, 1, 14, "2025-03-10 00:00", None, None),            # not scored yet: ignored
+          "wait": {"label": "negative", "score": -0.5}}, "en", "mixed"),  # given: English
+        (3, 1, 14, "2025-03-10 00:00", None, None, None, "es"),  # not scored yet: ignored
         (4, 1, 14, "2025-04-05 00:00", "negative", -0.9,       # posted after T
-         {"price": {"label": "negative", "score": -0.9}}),
+         {"price": {"label": "negative", "score": -0.9}}, None, "es"),
     )
     return Frames(None, v, items if with_items else None, r if with_reviews else None)

@@ -35,6 +35,13 @@ def test_loaded_frames_give_the_features_of_the_data(engine):
     assert len(got) > 10
     pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
     assert (got["has_reviews"] > 0).any() and (got["aspect_service"] != 0).any()
+    # The given and the detected language are both read (the share above agrees).
+    by_id = loaded.reviews.set_index("review_id").sort_index()
+    for column in ("language", "language_detected"):
+        pd.testing.assert_series_equal(by_id[column], tables["reviews"].set_index("id")[column],
+                                       check_names=False, check_index_type=False,
+                                       check_dtype=False)
+    assert (got["spanish_review_share"] > 0).any() and got["spanish_review_share"].max() <= 1
 
     # What was known at T, read from the database, gives exactly the same inputs.
     cut = load_frames(engine, until=T.to_pydatetime())
@@ -53,7 +60,7 @@ def test_loaded_frames_give_the_features_of_the_data(engine):
 def test_a_database_without_reviews_or_visits(engine):
     empty = load_frames(engine)
     assert len(empty.visits) == len(empty.reviews) == len(empty.order_items) == 0
-    assert customer_features(empty, T).shape == (0, 39)
+    assert customer_features(empty, T).shape == (0, 40)
     assert len(build_inputs(empty, T)) == 0
 
     tables = small_tables()

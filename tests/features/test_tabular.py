@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from loyalty.features import FEATURE_NAMES, FeatureError, Frames, customer_features
-from tests.features.helpers import DAY, T, at, small_frames, visits
+from tests.features.helpers import DAY, T, at, reviews, small_frames, visits
 
 EXPECTED_NAMES = [
     "recency_days", "frequency_30d", "frequency_90d", "frequency_365d", "visits_total",
@@ -22,7 +22,7 @@ EXPECTED_NAMES = [
     "fav_category_share", "points", "tier_rank", "has_reviews", "review_count",
     "sentiment_mean", "sentiment_latest", "negative_reviews", "days_since_negative",
     "has_negative_review", "aspect_food", "aspect_service", "aspect_ambience", "aspect_price",
-    "aspect_wait",
+    "aspect_wait", "spanish_review_share",
 ]
 
 
@@ -131,6 +131,8 @@ def test_reviews_negative_service_and_aspects(table):
     assert c1.aspect_service == pytest.approx(-0.7)
     assert c1.aspect_wait == pytest.approx(-0.5)
     assert c1.aspect_ambience == 0 and c1.aspect_price == 0  # the price review is after T
+    # Review 1 was detected Spanish; review 2 detected "mixed" but given English.
+    assert c1.spanish_review_share == pytest.approx(0.5)
 
 
 def test_customer_without_reviews_is_neutral(table):
@@ -140,6 +142,7 @@ def test_customer_without_reviews_is_neutral(table):
     assert c2.negative_reviews == 0 and c2.has_negative_review == 0
     assert c2.days_since_negative == pytest.approx(c2.tenure_days + 1)
     assert all(c2[f"aspect_{a}"] == 0 for a in ("food", "service", "ambience", "price", "wait"))
+    assert c2.spanish_review_share == 0
 
 
 def test_works_without_order_items_or_reviews(table):
@@ -168,3 +171,33 @@ def test_aspects_as_json_text_and_null_scores():
     again = customer_features(Frames(None, frames.visits, frames.order_items, r), T).loc[1]
     assert again.aspect_food == 0 and again.aspect_service == pytest.approx(-0.7)
     assert math.isfinite(again.sentiment_mean)
+
+
+def test_spanish_review_share():
+    """Over the scored reviews up to T whose language is determined; a given language counts
+    over the detected one."""
+    v = visits((1, 1, "2025-03-01 00:00", 10.0), (2, 2, "2025-03-01 00:00", 10.0),
+               (3, 3, "2025-03-01 00:00", 10.0), (4, 4, "2025-03-01 00:00", 10.0))
+    r = reviews(
+        (1, 1, None, "2025-03-02 00:00", "positive", 0.5, None, None, "es"),
+        (2, 1, None, "2025-03-03 00:00", "positive", 0.5, None, "es", "en"),  # given Spanish
+        (3, 1, None, "2025-03-04 00:00", "negative", -0.5, None, None, "en"),
+        (4, 1, None, "2025-03-05 00:00", "neutral", 0.0, None, None, "und"),  # not counted
+        (5, 1, None, "2025-03-06 00:00", None, None, None, "en", None),  # unscored: ignored
+        (6, 1, None, "2025-04-06 00:00", "negative", -0.5, None, None, "en"),  # after T
+        (7, 2, None, "2025-03-02 00:00", "positive", 0.5, None, None, "mixed"),
+        (8, 2, None, "2025-03-03 00:00", "positive", 0.5, None, None, "other"),
+        (9, 3, None, "2025-03-02 00:00", "positive", 0.5, None, None, "und"),
+        (10, 3, None, "2025-03-03 00:00", "positive", 0.5, None, None, None),  # scored before
+    )
+    table = customer_features(Frames(None, v, None, r), T)
+    assert table.loc[1, "spanish_review_share"] == pytest.approx(2 / 3)
+    assert table.loc[1, "review_count"] == 4
+    assert table.loc[2, "spanish_review_share"] == 0  # mixed and another language
+    # Reviews of no determined language, or none at all: 0, like other shares of nothing.
+    assert table.loc[3, "spanish_review_share"] == 0 and table.loc[3, "has_reviews"] == 1
+    assert table.loc[4, "spanish_review_share"] == 0 and table.loc[4, "has_reviews"] == 0
+    # Frames cut to T or to some customers keep the languages as they were.
+    assert customer_features(Frames(None, v, None, r).until(T), T).equals(table)
+    assert customer_features(Frames(None, v, None, r).for_customers([1]), T).loc[
+        1, "spanish_review_share"] == pytest.approx(2 / 3)

@@ -258,6 +258,23 @@ def test_review_language_and_visit_language_agree(data: SynthData) -> None:
     assert (data.reviews.language.to_numpy() == lang.loc[data.reviews.customer_id]).all()
 
 
+def test_the_review_language_is_the_language_of_the_text(data: SynthData) -> None:
+    """The language stored with a review is one the service keeps over its detector's guess,
+    and it is the text's: the detector agrees on almost every text and never reads Spanish for
+    English or the reverse (English reviews naming Peruvian dishes can read as "mixed")."""
+    from loyalty.models import LANGUAGES, review_language
+    from nlp.language import detect_languages
+
+    r = data.reviews
+    assert set(r.language) == set(LANGUAGES)
+    detected = pd.Series(detect_languages(r.text.tolist()), index=r.index)
+    assert (detected == r.language).mean() > 0.99
+    differ = detected != r.language
+    assert set(zip(r.language[differ], detected[differ], strict=True)) <= {("en", "mixed")}
+    kept = [review_language(g, d) for g, d in zip(r.language, detected, strict=True)]
+    assert kept == r.language.tolist()
+
+
 def test_review_texts_are_diverse(data: SynthData) -> None:
     texts = data.reviews.text
     assert len(texts) >= 5000
