@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -280,3 +281,28 @@ def test_the_api_the_batch_job_and_the_csv_path_agree_on_every_text(engine, sett
         assert len(labels) == 1 and max(scores) - min(scores) <= 1e-6, (text, job[text],
                                                                        from_csv[text],
                                                                        from_api[text])
+
+
+def test_awkward_reviews_each_get_a_defined_result(tiny_model: Path) -> None:
+    """A third language, code-switching, accent-stripped Spanish, emoji, empty and very long
+    text: every one gets a label, probabilities that sum to 1, and a language value."""
+    from loyalty.sentiment.scoring import review_columns, score_texts
+    from nlp.language import LABELS as LANGUAGES
+    from nlp.scorer import SentimentScorer
+
+    texts = ["Très bon restaurant, le service était parfait.",
+             "La comida estuvo buenísima. But the service was really slow and rude.",
+             "esta muy rico pero el servicio fue lento",
+             "👍👍🔥", "", "   ",
+             "El lomo saltado estaba delicioso. " * 3000]
+    scored = score_texts(SentimentScorer(tiny_model, backend="torch"), texts)
+    assert [s.language for s in scored[:4]] == ["other", "mixed", "es", "und"]
+    assert scored[4].language == scored[5].language == "und"
+    assert scored[6].language == "es"
+    for item in scored:
+        assert item.sentiment.label in ("negative", "neutral", "positive")
+        assert abs(sum(item.sentiment.probabilities.values()) - 1) < 1e-6
+        assert item.language in LANGUAGES
+        assert review_columns(item)["language_detected"] == item.language
+    assert scored[4].sentiment.note == "empty" and scored[4].sentiment.label == "neutral"
+    assert scored[6].sentiment.chunks > 1  # read whole, in windows, not cut
