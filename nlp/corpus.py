@@ -74,19 +74,19 @@ class Source:
         given take ``defaults`` (the command's own options), then the field defaults."""
         path, _, options = spec.partition("::")
         known = {f.name for f in fields(cls)} - {"path"}
-        values: dict[str, object] = {k: v for k, v in defaults.items() if v is not None}
+        named: dict[str, object] = {}
         for item in filter(None, (part.strip() for part in options.split(","))):
             key, sep, value = item.partition("=")
             key = _KEYS.get(key.strip(), key.strip())
             if not sep or key not in known:
                 raise DataError(f"{spec!r}: {item!r} is not key=value with a key among "
                                 f"{sorted(known | set(_KEYS))}")
-            values[key] = value.strip()
-        if "rating_col" in values and "label_col" in values and any(
-                k in options for k in ("rating=", "label=")):
-            # a column the spec names wins over the other kind given as a default
-            drop = "label_col" if "rating=" in options else "rating_col"
-            values.pop(drop)
+            named[key] = value.strip()
+        values: dict[str, object] = {k: v for k, v in defaults.items() if v is not None}
+        if {"rating_col", "label_col"} & named.keys():  # the spec's kind of target, not both
+            values.pop("rating_col", None)
+            values.pop("label_col", None)
+        values.update(named)
         if "max_rows" in values:
             try:
                 values["max_rows"] = int(str(values["max_rows"]))

@@ -75,3 +75,19 @@ def test_train_reads_several_files_each_with_its_columns_and_language(
     assert main(["--database-url", db_url, "nlp", "train", "--base", str(tiny_model),
                  "--data", f"{english}::text=review"]) == 2  # neither rating nor label
     assert "exactly one of a rating and a label" in capsys.readouterr().err
+
+
+def test_a_model_trained_on_one_file_before_sources_keeps_its_splits(tmp_path: Path) -> None:
+    from loyalty.sentiment.data import DATA_SPEC, DataSpec
+
+    reviews = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": ["Good", "Bad", "Okay"] * 20, "rating": [5, 1, 3] * 20}).to_csv(
+        reviews, index=False)
+    (tmp_path / DATA_SPEC).write_text(json.dumps({
+        "path": str(reviews), "text_col": "text", "rating_col": "rating", "label_col": None,
+        "binary": False, "seed": 3, "max_rows": None}))
+    spec = DataSpec.beside(tmp_path)
+    assert spec.seed == 3 and len(spec.sources) == 1
+    assert spec.sources[0].dedupe is False  # its splits were made with every row
+    data = spec.load().data
+    assert sum(len(part) for part in data.values()) == 60

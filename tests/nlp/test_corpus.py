@@ -90,3 +90,13 @@ def test_the_default_recipe_reads_the_real_files_in_both_languages(shared_data: 
     assert languages == {"zomato": {"en"}, "semeval2014_en": {"en"}, "semeval2016_es": {"es"}}
     assert len(corpus.loaded["semeval2016_es"].dataset) > 1500
     assert "semeval2016_es [es]" in corpus.describe()
+
+
+def test_a_spec_takes_the_commands_options_where_it_says_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    plain = Source.parse(str(path), text_col="review", label_col="polarity", language="es")
+    assert (plain.text_col, plain.label_col, plain.rating_col) == ("review", "polarity", None)
+    own = Source.parse(f"{path}::rating=stars", text_col="review", label_col="polarity")
+    assert (own.text_col, own.rating_col, own.label_col) == ("review", "stars", None)
+    both = Source.parse(f"{path}::rating=stars,label=polarity")
+    assert (both.rating_col, both.label_col) == ("stars", "polarity")  # refused by the caller
