@@ -46,6 +46,8 @@ def _measure(method: str, model: Path, texts: list[str], check_alone: bool = Fal
     if method == METHODS[0]:
         from transformers import pipeline
 
+        import nlp.mean_pooling  # noqa: F401 - so the pipeline knows a mean-pooling classifier
+
         classify = pipeline("text-classification", model=str(model), tokenizer=str(model),
                             device=-1, truncation=True)
         classify(texts[:2])  # warm-up, as for the scorer below
