@@ -9,7 +9,7 @@ from pathlib import Path
 
 from loyalty.errors import LoyaltyError
 from nlp.corpus import Corpus, Source, load_corpus
-from nlp.data import DataError, LoadedData, load_reviews
+from nlp.data import DataError
 
 DATA_SPEC = "data.json"  # beside the model: which rows it was trained on, to rebuild splits
 
@@ -58,12 +58,3 @@ class DataSpec:
     def as_dict(self) -> dict[str, object]:
         return {"sources": [s.as_dict() for s in self.sources], "seed": self.seed}
 
-
-def read_reviews(path: Path, *, text_col: str, rating_col: str | None, label_col: str | None,
-                 binary: bool) -> LoadedData:
-    """`nlp.data.load_reviews`, its errors as the service reports them (`LoyaltyError`)."""
-    try:
-        return load_reviews(path, text_col=text_col, rating_col=rating_col,
-                            label_col=label_col, binary=binary)
-    except DataError as exc:
-        raise LoyaltyError(str(exc)) from exc
