@@ -11,6 +11,7 @@ import click
 from loyalty import migrate
 from loyalty.cli.app import App, cli, pass_app
 from loyalty.ingest import LOAD_ORDER, Counts
+from loyalty.pipeline import DEMO_CUSTOMERS, DEMO_TRAIN_REVIEWS
 
 # -- database --------------------------------------------------------------------------------
 
@@ -152,10 +153,11 @@ def synth(app: App, customers: int, seed: int, out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--customers", default=2000, show_default=True, type=click.IntRange(10, 200_000))
+@click.option("--customers", default=DEMO_CUSTOMERS, show_default=True,
+              type=click.IntRange(10, 200_000))
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--train-reviews", default=1500, show_default=True, type=click.IntRange(50),
-              help="Reviews the sentiment model is fine-tuned on (one epoch, on the CPU).")
+@click.option("--train-reviews", default=DEMO_TRAIN_REVIEWS, show_default=True,
+              type=click.IntRange(50), help="Reviews the sentiment model is fine-tuned on.")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="End by serving the API on localhost.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
