@@ -252,12 +252,14 @@ class AspectSentiment:
 NOT_MENTIONED = AspectSentiment(mentioned=False, label=None, score=None, clauses=())
 
 
-def score_aspects(model: ProbabilityModel,
-                  texts: Sequence[str]) -> list[dict[str, AspectSentiment]]:
-    """One dict per text with all five ASPECTS, scored by ``model`` at clause level.
+def clause_probabilities(model: ProbabilityModel, texts: Sequence[str]
+                         ) -> tuple[list[dict[str, list[str]]], np.ndarray]:
+    """Each text's aspect clauses (`find_aspects`) and, per text and aspect of ASPECTS, the mean
+    probabilities of its clauses, shape (n, aspects, 3) in LABELS order (NaN where the aspect
+    is not mentioned).
 
     Every distinct clause of every text goes to ``model.predict_proba`` in one call (none
-    when no text mentions any aspect), then each aspect averages its clauses' probabilities.
+    when no text mentions any aspect).
     """
     found = [find_aspects(text) for text in texts]
     unique = list(dict.fromkeys(c for aspects in found for cs in aspects.values() for c in cs))
@@ -268,16 +270,27 @@ def score_aspects(model: ProbabilityModel,
             raise ValueError(f"predict_proba returned shape {proba.shape}, "
                              f"expected {(len(unique), len(LABELS))}")
     row_of = {clause: i for i, clause in enumerate(unique)}
+    means = np.full((len(found), len(ASPECTS), len(LABELS)), np.nan)
+    for i, aspects in enumerate(found):
+        for j, aspect in enumerate(ASPECTS):
+            if aspect in aspects:
+                means[i, j] = proba[[row_of[c] for c in aspects[aspect]]].mean(axis=0)
+    return found, means
 
+
+def score_aspects(model: ProbabilityModel,
+                  texts: Sequence[str]) -> list[dict[str, AspectSentiment]]:
+    """One dict per text with all five ASPECTS, scored by ``model`` at clause level: each
+    aspect averages its clauses' probabilities (`clause_probabilities`)."""
+    found, means = clause_probabilities(model, texts)
     results: list[dict[str, AspectSentiment]] = []
-    for aspects in found:
+    for aspects, rows in zip(found, means, strict=True):
         result = {}
-        for aspect in ASPECTS:
+        for aspect, mean in zip(ASPECTS, rows, strict=True):
             clauses = aspects.get(aspect)
             if not clauses:
                 result[aspect] = NOT_MENTIONED
                 continue
-            mean = proba[[row_of[c] for c in clauses]].mean(axis=0)
             result[aspect] = AspectSentiment(
                 mentioned=True,
                 label=LABELS[int(np.argmax(mean))],

@@ -31,6 +31,19 @@ def _checked_labels(labels: Sequence[object]) -> list[str]:
     return out
 
 
+def tfidf_features(min_df: int = 2):
+    """The word 1-2 gram + character 3-5 gram TF-IDF union every TF-IDF baseline reads."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    common = {"sublinear_tf": True, "strip_accents": "unicode", "lowercase": True,
+              "min_df": min_df}
+    return FeatureUnion([
+        ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **common)),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)),
+    ])
+
+
 class VaderBaseline:
     """VADER's compound score, cut at VADER's documented thresholds.
 
@@ -94,16 +107,10 @@ class TfidfLogisticBaseline:
         self.pipeline_ = None
 
     def _make_pipeline(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, Pipeline
+        from sklearn.pipeline import Pipeline
 
-        common = {"sublinear_tf": True, "strip_accents": "unicode", "lowercase": True,
-                  "min_df": self.min_df}
-        features = FeatureUnion([
-            ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **common)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)),
-        ])
+        features = tfidf_features(self.min_df)
         classifier = LogisticRegression(C=self.C, class_weight="balanced",
                                         max_iter=self.max_iter,
                                         random_state=self.random_state)
