@@ -10,6 +10,8 @@ and price:
   sentence model trained on the same training sentences, and with ``--review-model`` (a
   fine-tuned review sentiment model, e.g. the one `sentiment_quality.py` writes) as the
   product scores aspects without learned aspect models;
+- with ``--model``, the aspect heads a review model learned beside its sentiment (one encoder
+  pass for both; `nlp.aspect_training`), thresholds as saved (tuned on validation);
 - TF-IDF one-vs-rest logistic regressions (detection) and one regression per aspect (polarity),
   trained on the same training sentences, detection thresholds tuned on validation.
 
@@ -19,6 +21,8 @@ and macro-F1 over the gold (sentence, aspect) pairs ("conflict" pairs left out; 
 
     .venv/bin/python benchmarks/aspect_quality.py
     .venv/bin/python benchmarks/aspect_quality.py --review-model var/models/bench-multilingual
+    .venv/bin/python benchmarks/aspect_quality.py --model var/models/bench-aspects \
+        --review-model var/models/bench-multilingual
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 from nlp.aspect_baselines import LexiconAspects, TfidfAspects
 from nlp.aspect_data import LEARNED_ASPECTS, aspect_recipe, aspect_splits, mentions
 from nlp.aspect_eval import detection_scores, polarity_labels, polarity_scores, tune_thresholds
+from nlp.aspect_training import LearnedAspects
 from nlp.baselines import TfidfLogisticBaseline
 from nlp.corpus import load_corpus
 from nlp.labels import LABELS
@@ -45,6 +50,8 @@ def main() -> None:
                         default=Path(os.environ.get("LOYALTY_SHARED_DATA_DIR", "../shared/data")))
     parser.add_argument("--review-model", type=Path, default=None,
                         help="a fine-tuned review sentiment model folder for the lexicon")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a review model with learned aspects (sentiment_quality.py)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -59,22 +66,34 @@ def main() -> None:
     sentences = load_corpus(recipe, seed=args.seed).data["train"]
     sentence_tfidf = TfidfLogisticBaseline().fit(sentences["text"],
                                                  [LABELS[i] for i in sentences["label"]])
-    models = {"lexicon + TF-IDF sentence model": (LexiconAspects(sentence_tfidf), False)}
+    # Each model with its detection thresholds: a fixed 0.5 (the lexicon says 0 or 1), tuned
+    # on validation here, or as the model was saved.
+    models = {"lexicon + TF-IDF sentence model": (LexiconAspects(sentence_tfidf), "fixed")}
     if args.review_model is not None:
         from nlp.scorer import SentimentScorer
 
         models["lexicon + review model (today's product)"] = (
-            LexiconAspects(SentimentScorer(args.review_model)), False)
+            LexiconAspects(SentimentScorer(args.review_model)), "fixed")
+    if args.model is not None:
+        learned = LearnedAspects(args.model)
+        if learned.aspects_ != LEARNED_ASPECTS:
+            parser.error(f"{args.model} learned {learned.aspects_}, not {LEARNED_ASPECTS}")
+        models["learned aspect heads (this project)"] = (learned, "saved")
     models["TF-IDF one-vs-rest"] = (
         TfidfAspects().fit(list(train["text"]), mentions(train),
-                           train[ASPECT_COLUMNS].to_numpy()), True)
+                           train[ASPECT_COLUMNS].to_numpy()), "tune")
 
     print("\n| language | model | detection P | detection R | detection micro-F1 "
           "| polarity accuracy | polarity macro-F1 | pairs |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for name, (model, tuned) in models.items():
-        cuts = (tune_thresholds(mentions(validation), model.mention_proba(list(validation["text"])))
-                if tuned else np.full(len(ASPECT_COLUMNS), 0.5))
+    for name, (model, thresholds) in models.items():
+        if thresholds == "fixed":
+            cuts = np.full(len(ASPECT_COLUMNS), 0.5)
+        elif thresholds == "tune":
+            cuts = tune_thresholds(mentions(validation),
+                                   model.mention_proba(list(validation["text"])))
+        else:
+            cuts = model.thresholds_
         for language, rows in test.groupby("language"):
             texts = list(rows["text"])
             found = model.mention_proba(texts) >= cuts

@@ -33,7 +33,10 @@ import numpy as np
 import pandas as pd
 
 from loyalty.sentiment.export import export_fast
+from nlp.aspect_data import LEARNED_ASPECTS
+from nlp.aspect_training import add_aspect_targets
 from nlp.baselines import TfidfLogisticBaseline, VaderBaseline
+from nlp.checkpoint import base_pooling
 from nlp.corpus import Source, default_recipe, load_corpus
 from nlp.evaluate import compare
 from nlp.fast import onnx_paths
@@ -65,6 +68,8 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     parser.add_argument("--head-init", choices=HEAD_INIT, default=TrainConfig.head_init)
     parser.add_argument("--pooling", choices=("auto", "cls", "mean"), default="auto")
+    parser.add_argument("--no-aspects", action="store_true",
+                        help="fine-tune without the aspect heads (sentiment only)")
     parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                         help="add N synthetic EN/ES reviews (the demo's generator) to the "
                              "recipe, to measure whether they help the real test rows")
@@ -86,11 +91,14 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         started = time.perf_counter()
-        config = TrainConfig(base_model=ensure_base(args.base_cache), epochs=args.epochs,
+        base = ensure_base(args.base_cache)
+        aspects = () if args.no_aspects or base_pooling(base, args.pooling) != "mean" \
+            else LEARNED_ASPECTS
+        config = TrainConfig(base_model=base, epochs=args.epochs,
                              learning_rate=args.learning_rate, head_init=args.head_init,
-                             pooling=args.pooling, seed=args.seed)
-        result = fine_tune(data, args.out, config, progress=True,
-                           data_description=corpus.describe())
+                             pooling=args.pooling, seed=args.seed, aspects=aspects)
+        result = fine_tune(add_aspect_targets(data, recipe) if aspects else data, args.out,
+                           config, progress=True, data_description=corpus.describe())
         model_dir = result.path
         print(f"fine-tuned in {time.perf_counter() - started:.0f}s on {result.metrics['device']}"
               f" (best epoch {result.metrics['best_epoch']}, pooling "

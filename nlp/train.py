@@ -43,6 +43,13 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from nlp import checkpoint
+from nlp.aspect_heads import HEAD_LR_SCALE, aspect_loss
+from nlp.aspect_training import (
+    TARGET_COLUMNS,
+    aspect_polarity_weights,
+    fit_aspect_thresholds,
+    validation_figures,
+)
 from nlp.card import write_model_card
 from nlp.decision import fit_neutral_offset, save_decision, shifted, strict_binary_accuracy
 from nlp.labels import ID2LABEL, LABEL2ID, LABELS
@@ -71,7 +78,11 @@ class TrainConfig:
     and words seen only in the other language or not at all in training keep the meaning the
     base gave them rather than drifting from the ones that were trained. ``neutral_band``:
     choose the neutral logit offset on the validation split, per source
-    (`nlp.decision`), rather than plain argmax.
+    (`nlp.decision`), rather than plain argmax. ``aspects``: aspect names to learn beside
+    the sentiment (`nlp.aspect_heads` on the same encoder; mean pooling only), from splits
+    carrying the targets of `nlp.aspect_training.with_aspect_targets`; an epoch is then chosen
+    by the mean of validation sentiment macro-F1, aspect detection micro-F1 and aspect
+    polarity accuracy.
     """
 
     base_model: str | Path | None = None
@@ -91,6 +102,7 @@ class TrainConfig:
     pooling: str = "auto"
     freeze_word_embeddings: bool = True
     neutral_band: bool = True
+    aspects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -119,6 +131,11 @@ class TrainConfig:
             problems.append(f"head_init must be one of {HEAD_INIT}, got {self.head_init!r}")
         if self.pooling not in checkpoint.POOLING:
             problems.append(f"pooling must be one of {checkpoint.POOLING}, got {self.pooling!r}")
+        if self.aspects and (len(set(self.aspects)) != len(self.aspects)
+                             or not all(isinstance(a, str) and a for a in self.aspects)):
+            problems.append(f"aspects must be distinct names, got {self.aspects!r}")
+        if self.aspects and self.pooling == "cls":
+            problems.append("aspects need mean pooling (the aspect heads read every token)")
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
@@ -141,10 +158,12 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     the saved model. ``data_description`` goes into the model card.
     """
     config = config or TrainConfig()
-    _check_data(data)
+    _check_data(data, config.aspects)
     out_dir = Path(out_dir)
     base = checkpoint.resolve(config.base_model)
     pooling = checkpoint.base_pooling(base, config.pooling)
+    if config.aspects and pooling != "mean":
+        raise ValueError(f"{base}: aspects need mean pooling, and this base reads [CLS]")
     device = resolve_device(config.device)
     set_seed(config.seed)  # python, numpy and torch (CPU and every GPU)
 
@@ -154,9 +173,10 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
+        extra = {"aspect_names": list(config.aspects)} if config.aspects else {}
         model = checkpoint.load_classifier(
             base, pooling=pooling, num_labels=len(LABELS), id2label=ID2LABEL,
-            label2id=LABEL2ID, ignore_mismatched_sizes=True,
+            label2id=LABEL2ID, ignore_mismatched_sizes=True, **extra,
         ).to(device)
     finally:
         hf_logging.set_verbosity(verbosity)
@@ -166,6 +186,8 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     train = _tokenize(data["train"], tokenizer, config.max_length)
     weights = class_weights(data["train"]["label"], config.class_weighting)
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, device=device))
+    polarity_weights = (torch.tensor(aspect_polarity_weights(data["train"]), device=device)
+                        if config.aspects else None)
     collator = DataCollatorWithPadding(tokenizer)
     lengths = [len(ids) for ids in train["input_ids"]]
 
@@ -175,8 +197,9 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     total_steps = steps_per_epoch * config.epochs
     if config.head_init == "probe":
         probe_head(model, tokenizer, data["train"], weights, config, device)
-    optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay),
-                                  lr=config.learning_rate)
+    optimizer = torch.optim.AdamW(
+        _parameter_groups(model, config.weight_decay, config.learning_rate),
+        lr=config.learning_rate)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, num_warmup_steps=round(config.warmup_ratio * total_steps),
         num_training_steps=total_steps)
@@ -197,8 +220,15 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
                      disable=not progress)
         for batch in steps:
             labels = batch.pop("labels").to(device)
-            logits = model(**{name: t.to(device) for name, t in batch.items()}).logits
-            loss = loss_fn(logits, labels)
+            targets = {name: batch.pop(name).to(device) for name in TARGET_COLUMNS
+                       if name in batch}
+            out = model(**{name: t.to(device) for name, t in batch.items()})
+            loss = loss_fn(out.logits, labels)
+            if config.aspects:
+                loss = loss + aspect_loss(
+                    out.aspect_mention_logits, out.aspect_polarity_logits,
+                    targets["aspect_mentions"], targets["aspect_polarity"],
+                    targets["aspect_labelled"], polarity_weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
@@ -210,7 +240,14 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
 
         validation = evaluate_split(model, tokenizer, data["validation"], config.batch_size,
                                     config.max_length, device)
-        improved = validation["macro_f1"] > best_f1
+        score = validation["macro_f1"]
+        if config.aspects:
+            aspects = validation_figures(model, tokenizer, data["validation"], config.aspects,
+                                         config.batch_size, config.max_length, device)
+            validation["aspects"] = aspects
+            score = float(np.mean([score, aspects["detection"]["micro"]["f1"],
+                                   aspects["polarity"]["accuracy"]]))
+        improved = score > best_f1
         history.append({
             "epoch": epoch,
             "steps": len(losses),
@@ -218,17 +255,19 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
             "learning_rate": scheduler.get_last_lr()[0],
             "validation_accuracy": validation["accuracy"],
             "validation_macro_f1": validation["macro_f1"],
+            "validation_score": score,
             "train_seconds": round(train_seconds, 3),
             "steps_per_second": round(len(losses) / train_seconds, 4),
             "improved": improved,
         })
         if improved:
-            best_f1, best_epoch, stale = validation["macro_f1"], epoch, 0
+            best_f1, best_epoch, stale = score, epoch, 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             best_validation = validation
         else:
             stale += 1
-        epochs.set_postfix(val_f1=f"{validation['macro_f1']:.4f}", best_epoch=best_epoch)
+        epochs.set_postfix(val_f1=f"{validation['macro_f1']:.4f}", val_score=f"{score:.4f}",
+                           best_epoch=best_epoch)
         if config.patience and stale >= config.patience:
             break
     train_seconds = time.perf_counter() - started
@@ -260,6 +299,10 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
         metrics.update(evaluate_split(model, tokenizer, data["test"], config.batch_size,
                                       config.max_length, device, neutral_offset=offset,
                                       by=("language", "source"), name="test"))
+    if config.aspects:
+        metrics["aspects"] = fit_aspect_thresholds(model, tokenizer, data, config.aspects,
+                                                   config.batch_size, config.max_length,
+                                                   device, out_dir)
     write_model_card(out_dir, base_model=str(base),
                      data_description=data_description or _describe_splits(data),
                      config=config, metrics=metrics, history=history)
@@ -375,8 +418,9 @@ def _tokenize(dataset: datasets.Dataset, tokenizer: Any, max_length: int) -> dat
     def encode(batch: dict[str, list]) -> dict[str, list]:
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 
+    keep = {"label", *TARGET_COLUMNS}
     return dataset.map(encode, batched=True, keep_in_memory=True, load_from_cache_file=False,
-                       remove_columns=[c for c in dataset.column_names if c != "label"],
+                       remove_columns=[c for c in dataset.column_names if c not in keep],
                        desc="Tokenizing")
 
 
@@ -398,16 +442,20 @@ def _length_grouped_batches(lengths: list[int], batch_size: int,
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay on weight matrices only, not on biases and LayerNorm parameters."""
-    decay, no_decay = [], []
+def _parameter_groups(model: torch.nn.Module, weight_decay: float,
+                      learning_rate: float) -> list[dict[str, Any]]:
+    """Weight decay on weight matrices only, not on biases and LayerNorm parameters; the
+    aspect heads, new and random beside a pre-trained encoder, learn HEAD_LR_SCALE times
+    faster."""
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
         is_norm_or_bias = parameter.ndim < 2 or "LayerNorm" in name or name.endswith(".bias")
-        (no_decay if is_norm_or_bias else decay).append(parameter)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+        groups.setdefault((name.startswith("aspects."), is_norm_or_bias), []).append(parameter)
+    return [{"params": params, "weight_decay": 0.0 if no_decay else weight_decay,
+             "lr": learning_rate * (HEAD_LR_SCALE if head else 1.0)}
+            for (head, no_decay), params in sorted(groups.items())]
 
 
 @torch.inference_mode()
@@ -457,14 +505,15 @@ def probe_head(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
         head.bias.copy_(torch.from_numpy(bias))
 
 
-def _check_data(data: datasets.DatasetDict) -> None:
+def _check_data(data: datasets.DatasetDict, aspects: Sequence[str] = ()) -> None:
     for name in ("train", "validation"):
         if name not in data:
             raise ValueError(f"data needs a {name!r} split (has: {', '.join(data)})")
         if len(data[name]) == 0:
             raise ValueError(f"the {name!r} split is empty")
     for name, part in data.items():
-        missing = {"text", "label"} - set(part.column_names)
+        missing = {"text", "label", *(TARGET_COLUMNS if aspects else ())} - set(
+            part.column_names)
         if missing:
             raise ValueError(f"split {name!r} lacks column(s) {sorted(missing)}")
         labels = set(part["label"])

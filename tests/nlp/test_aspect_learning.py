@@ -160,3 +160,86 @@ def test_the_shared_semeval_files_give_both_languages(shared_data):
     test = splits["test"]
     assert set(test["language"]) == {"en", "es"}
     assert mentions(test).any(axis=0).all()
+
+
+def _tiny_corpus(tmp_path):
+    """A corpus of one aspect file (sentences with aspects) and one rating-only file."""
+    rows = []
+    for i in range(40):
+        good = i % 2 == 0
+        rows.append((str(i), f"{'great' if good else 'awful'} food number {i}", "food",
+                     "positive" if good else "negative"))
+        if i % 4 == 0:
+            rows.append((str(i), f"{'great' if good else 'awful'} food number {i}", "service",
+                         "neutral"))
+    aspect_source = _aspect_file(tmp_path, rows)
+    reviews = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": [f"review {i} {'nice' if i % 2 else 'bad'}" for i in range(30)],
+                  "rating": [5 if i % 2 else 1 for i in range(30)]}).to_csv(reviews, index=False)
+    sources = [aspect_source, Source(str(reviews), rating_col="rating", language="en",
+                                     name="reviews")]
+    corpus = load_corpus(sources, seed=0).data
+    return corpus, {"tiny_es": load_aspect_sentences(aspect_source)}
+
+
+def test_aspect_targets_mark_the_rows_that_carry_them(tmp_path):
+    from nlp.aspect_training import with_aspect_targets
+
+    corpus, tables = _tiny_corpus(tmp_path)
+    data = with_aspect_targets(corpus, tables, LEARNED_ASPECTS)
+    train = data["train"].to_pandas()
+    reviews = train[train["source"] == "reviews"]
+    assert (reviews["aspect_labelled"] == 0).all()
+    assert all(list(p) == [-100] * 4 for p in reviews["aspect_polarity"])
+    sentences = train[train["source"] == "tiny_es"]
+    assert (sentences["aspect_labelled"] == 1).all()
+    row = sentences[sentences["text"] == "great food number 0"].iloc[0]
+    assert list(row["aspect_mentions"]) == [1.0, 1.0, 0.0, 0.0]
+    assert list(row["aspect_polarity"]) == [LABELS.index("positive"), LABELS.index("neutral"),
+                                            -100, -100]
+
+
+def test_the_review_model_learns_aspects_on_the_same_pass(tiny_model, tmp_path):
+    from nlp.aspect_training import (
+        ASPECTS_FILE,
+        LearnedAspects,
+        load_aspects,
+        with_aspect_targets,
+    )
+    from nlp.checkpoint import load_classifier
+    from nlp.train import TrainConfig, fine_tune
+
+    corpus, tables = _tiny_corpus(tmp_path)
+    data = with_aspect_targets(corpus, tables, LEARNED_ASPECTS)
+    config = TrainConfig(base_model=tiny_model, epochs=2, batch_size=8, learning_rate=1e-3,
+                         pooling="mean", aspects=LEARNED_ASPECTS, device="cpu")
+    result = fine_tune(data, tmp_path / "model", config, progress=False)
+    saved = load_aspects(result.path)
+    assert (result.path / ASPECTS_FILE).is_file()
+    assert saved["aspects"] == list(LEARNED_ASPECTS)
+    assert all(0 < t < 1 for t in saved["thresholds"])
+    test_figures = result.metrics["aspects"]["test"]["all"]
+    assert test_figures["sentences"] == sum(data["test"]["aspect_labelled"])
+    assert 0 <= test_figures["detection"]["micro"]["f1"] <= 1
+    assert "validation_score" in result.history[0]
+
+    model = load_classifier(result.path)
+    assert model.config.aspect_names == list(LEARNED_ASPECTS)
+    assert model.aspects is not None  # the heads are saved and loaded with the model
+
+    learned = LearnedAspects(result.path)
+    texts = ["great food number 2", "review 3 nice", ""]
+    assert learned.mention_proba(texts).shape == (3, 4)
+    polarity = learned.polarity_proba(texts)
+    assert polarity.shape == (3, 4, 3) and np.allclose(polarity.sum(axis=-1), 1)
+    with pytest.raises(ValueError, match="learned no aspects"):
+        LearnedAspects(tiny_model)
+
+
+def test_aspects_need_mean_pooling():
+    from nlp.train import TrainConfig
+
+    with pytest.raises(ValueError, match="mean pooling"):
+        TrainConfig(pooling="cls", aspects=("food",))
+    with pytest.raises(ValueError, match="distinct"):
+        TrainConfig(aspects=("food", "food"))
