@@ -48,6 +48,7 @@ from nlp.aspect_training import (
     TARGET_COLUMNS,
     aspect_polarity_weights,
     fit_aspect_thresholds,
+    probe_aspect_heads,
     validation_figures,
 )
 from nlp.card import write_model_card
@@ -197,6 +198,9 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     total_steps = steps_per_epoch * config.epochs
     if config.head_init == "probe":
         probe_head(model, tokenizer, data["train"], weights, config, device)
+        if config.aspects:
+            probe_aspect_heads(model, tokenizer, data["train"], config.batch_size,
+                               config.max_length, device, polarity_weights, seed=config.seed)
     optimizer = torch.optim.AdamW(
         _parameter_groups(model, config.weight_decay, config.learning_rate),
         lr=config.learning_rate)

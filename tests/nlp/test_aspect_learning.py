@@ -212,7 +212,8 @@ def test_the_review_model_learns_aspects_on_the_same_pass(tiny_model, tmp_path):
     corpus, tables = _tiny_corpus(tmp_path)
     data = with_aspect_targets(corpus, tables, LEARNED_ASPECTS)
     config = TrainConfig(base_model=tiny_model, epochs=2, batch_size=8, learning_rate=1e-3,
-                         pooling="mean", aspects=LEARNED_ASPECTS, device="cpu")
+                         pooling="mean", aspects=LEARNED_ASPECTS, device="cpu",
+                         head_init="probe")
     result = fine_tune(data, tmp_path / "model", config, progress=False)
     saved = load_aspects(result.path)
     assert (result.path / ASPECTS_FILE).is_file()
