@@ -27,7 +27,6 @@ from nlp.aspect_eval import (
     polarity_scores,
     tune_thresholds,
 )
-from nlp.aspect_heads import aspect_loss
 from nlp.corpus import Source
 from nlp.data import DataError
 from nlp.labels import LABEL2ID, LABELS
@@ -217,55 +216,3 @@ class LearnedAspects:
 
     def polarity_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self._predict(texts)[1]
-
-
-def probe_aspect_heads(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
-                       batch_size: int, max_length: int, device: str | torch.device,
-                       polarity_weights: torch.Tensor | None = None, epochs: int = 40,
-                       learning_rate: float = 3e-3, seed: int = 0) -> dict[str, float]:
-    """Train the aspect heads alone on the frozen encoder's token states before fine-tuning
-    (as `nlp.train.probe_head` starts the sentiment head from a probe).
-
-    The heads' attention queries need many more updates than a few epochs of fine-tuning give
-    them: trained jointly from random for two epochs, they left validation detection micro-F1
-    at 0.53. The token states of the labelled rows are computed once, so each of the
-    ``epochs`` passes costs only the heads. Returns the last epoch's mean loss.
-    """
-    labelled = train.select([i for i, flag in enumerate(train["aspect_labelled"]) if flag])
-    texts = list(labelled["text"])
-    model.eval()
-    with torch.inference_mode():
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        found: dict[int, torch.Tensor] = {}
-        for start in range(0, len(order), 2 * batch_size):
-            chunk = order[start:start + 2 * batch_size]
-            encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                                max_length=max_length, return_tensors="pt").to(device)
-            hidden = model.bert(**encoded).last_hidden_state
-            for k, i in enumerate(chunk):
-                found[i] = hidden[k, :int(encoded["attention_mask"][k].sum())].clone()
-        states = [found[i] for i in range(len(texts))]
-    mentions = torch.tensor(labelled["aspect_mentions"], device=device)
-    polarity = torch.tensor(labelled["aspect_polarity"], device=device)
-    heads = model.aspects
-    heads.train()
-    optimizer = torch.optim.AdamW(heads.parameters(), lr=learning_rate, weight_decay=0.01)
-    generator = torch.Generator().manual_seed(seed)
-    loss_value = float("nan")
-    for _ in range(epochs):
-        losses = []
-        for batch in torch.randperm(len(states), generator=generator).split(batch_size):
-            chunk = [states[int(i)] for i in batch]
-            hidden = torch.nn.utils.rnn.pad_sequence(chunk, batch_first=True)
-            mask = torch.nn.utils.rnn.pad_sequence(
-                [torch.ones(len(s), device=device) for s in chunk], batch_first=True)
-            mention_logits, polarity_logits, _ = heads(hidden, mask)
-            loss = aspect_loss(mention_logits, polarity_logits, mentions[batch],
-                               polarity[batch], torch.ones(len(batch), device=device),
-                               polarity_weights)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-        loss_value = float(np.mean(losses))
-    return {"rows": len(texts), "epochs": epochs, "final_loss": loss_value}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +48,12 @@ from nlp.aspect_training import (
     TARGET_COLUMNS,
     aspect_polarity_weights,
     fit_aspect_thresholds,
-    probe_aspect_heads,
     validation_figures,
 )
 from nlp.card import write_model_card
 from nlp.decision import fit_neutral_offset, save_decision, shifted, strict_binary_accuracy
 from nlp.labels import ID2LABEL, LABEL2ID, LABELS
+from nlp.probe import length_batches, probe_aspect_heads, probe_head
 
 CLASS_WEIGHTING = ("balanced", "none")
 HEAD_INIT = ("random", "probe")
@@ -71,7 +71,7 @@ class TrainConfig:
     ``max_steps``: cut every epoch after this many optimiser steps (tests, timing runs);
     None trains on the whole training split each epoch. ``head_init``: "probe" starts the
     classifier from a logistic regression fitted on the frozen base model's pooled outputs
-    (`probe_head`), "random" from the usual random weights. ``pooling``: what the head reads,
+    (`nlp.probe`), "random" from the usual random weights. ``pooling``: what the head reads,
     "cls" (the [CLS] position through BERT's pooler) or "mean" (the mean of the last hidden
     states, `nlp.mean_pooling`); "auto" is the base's own (mean for the e5 base).
     ``freeze_word_embeddings``: keep the token embedding table as pre-trained. It is most of
@@ -197,7 +197,8 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
         steps_per_epoch = min(steps_per_epoch, config.max_steps)
     total_steps = steps_per_epoch * config.epochs
     if config.head_init == "probe":
-        probe_head(model, tokenizer, data["train"], weights, config, device)
+        probe_head(model, tokenizer, data["train"], weights, config.batch_size,
+                   config.max_length, device)
         if config.aspects:
             probe_aspect_heads(model, tokenizer, data["train"], config.batch_size,
                                config.max_length, device, polarity_weights, seed=config.seed)
@@ -393,17 +394,6 @@ def _scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _length_batches(tokenizer: Any, texts: list[str], batch_size: int, max_length: int,
-                    device: str | torch.device) -> Iterator[tuple[list[int], Any]]:
-    """(row indices, encoded batch) over ``texts`` sorted by length, so little is padded."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                            max_length=max_length, return_tensors="pt").to(device)
-        yield chunk, encoded
-
-
 @torch.inference_mode()
 def _predict_proba(model: torch.nn.Module, tokenizer: Any, texts: list[str],
                    batch_size: int = 64, max_length: int = 128,
@@ -411,7 +401,7 @@ def _predict_proba(model: torch.nn.Module, tokenizer: Any, texts: list[str],
     """Class probabilities, one row per text in input order, columns in LABELS order."""
     model.eval()
     probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
-    for chunk, encoded in _length_batches(tokenizer, texts, batch_size, max_length, device):
+    for chunk, encoded in length_batches(tokenizer, texts, batch_size, max_length, device):
         logits = model(**encoded).logits
         probabilities[chunk] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     return probabilities
@@ -460,53 +450,6 @@ def _parameter_groups(model: torch.nn.Module, weight_decay: float,
     return [{"params": params, "weight_decay": 0.0 if no_decay else weight_decay,
              "lr": learning_rate * (HEAD_LR_SCALE if head else 1.0)}
             for (head, no_decay), params in sorted(groups.items())]
-
-
-@torch.inference_mode()
-def _pooled_features(model: torch.nn.Module, tokenizer: Any, texts: list[str], batch_size: int,
-                     max_length: int, device: str | torch.device) -> np.ndarray:
-    """What the head reads per text: the mean-pooled states, or [CLS] through the pooler."""
-    model.eval()
-    features = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    for chunk, encoded in _length_batches(tokenizer, texts, batch_size, max_length, device):
-        pooled = (model.pooled(**encoded) if hasattr(model, "pooled")
-                  else model.base_model(**encoded).pooler_output)
-        features[chunk] = pooled.float().cpu().numpy()
-    return features
-
-
-def probe_head(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
-               class_weight: list[float], config: TrainConfig, device: torch.device) -> None:
-    """Start the classifier from a linear probe instead of random weights ("LP-FT").
-
-    A multinomial logistic regression is fitted on the frozen model's pooled outputs and
-    copied into the head. Fine-tuning from a random head first pushes large, random
-    gradients into the pre-trained layers and distorts the features that carry over to
-    other domains (Kumar et al., 2022); from a fitted head it only refines them.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    head = getattr(model, "classifier", None)
-    if not isinstance(head, torch.nn.Linear) or head.out_features != len(LABELS):
-        raise ValueError("head_init='probe' needs a BERT-style head (one Linear classifier "
-                         "on the pooled output)")
-    features = _pooled_features(model, tokenizer, list(train["text"]), 2 * config.batch_size,
-                                config.max_length, device)
-    labels = np.asarray(train["label"])
-    # The same class weights as the fine-tuning loss (all 1 with class_weighting="none").
-    weights = {int(c): class_weight[int(c)] for c in np.unique(labels)}
-    probe = LogisticRegression(C=1.0, max_iter=2000, class_weight=weights)
-    probe.fit(features, labels)
-    fitted_coef, fitted_bias = probe.coef_, probe.intercept_
-    if len(probe.classes_) == 2:  # scikit-learn keeps one row for two classes
-        fitted_coef = np.vstack([-fitted_coef / 2, fitted_coef / 2])
-        fitted_bias = np.array([-fitted_bias[0] / 2, fitted_bias[0] / 2])
-    coef = np.zeros((len(LABELS), features.shape[1]), dtype=np.float32)
-    bias = np.zeros(len(LABELS), dtype=np.float32)
-    coef[probe.classes_], bias[probe.classes_] = fitted_coef, fitted_bias
-    with torch.no_grad():
-        head.weight.copy_(torch.from_numpy(coef))
-        head.bias.copy_(torch.from_numpy(bias))
 
 
 def _check_data(data: datasets.DatasetDict, aspects: Sequence[str] = ()) -> None:

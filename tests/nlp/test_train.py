@@ -240,17 +240,18 @@ def test_probe_head_starts_from_a_fitted_linear_probe(small_data: datasets.Datas
                                                       tiny_model: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from nlp.train import _pooled_features, probe_head
+    from nlp.probe import pooled_features, probe_head
 
     cfg = config(tiny_model, head_init="probe")
     tokenizer = AutoTokenizer.from_pretrained(tiny_model, local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model, local_files_only=True)
     train = small_data["train"]
     weights = class_weights(train["label"])
-    probe_head(model, tokenizer, train, weights, cfg, torch.device("cpu"))
+    probe_head(model, tokenizer, train, weights, cfg.batch_size, cfg.max_length,
+               torch.device("cpu"))
 
-    features = _pooled_features(model, tokenizer, list(train["text"]), 8, 32,
-                                torch.device("cpu"))
+    features = pooled_features(model, tokenizer, list(train["text"]), 8, 32,
+                               torch.device("cpu"))
     reference = LogisticRegression(C=1.0, max_iter=2000, class_weight=dict(enumerate(weights)))
     reference.fit(features, np.asarray(train["label"]))
     with torch.no_grad():
