@@ -15,6 +15,7 @@ from typing import Any
 import datasets
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from nlp.aspect_heads import aspect_loss
 from nlp.labels import LABELS
@@ -81,7 +82,8 @@ def probe_head(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
 def probe_aspect_heads(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
                        batch_size: int, max_length: int, device: str | torch.device,
                        polarity_weights: torch.Tensor | None = None, epochs: int = 40,
-                       learning_rate: float = 3e-3, seed: int = 0) -> dict[str, float]:
+                       learning_rate: float = 3e-3, seed: int = 0,
+                       progress: bool = False) -> dict[str, float]:
     """Train the aspect heads alone on the frozen encoder's token states before fine-tuning
     (as `probe_head` starts the sentiment head from a probe).
 
@@ -111,7 +113,9 @@ def probe_aspect_heads(model: torch.nn.Module, tokenizer: Any, train: datasets.D
     optimizer = torch.optim.AdamW(heads.parameters(), lr=learning_rate, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
     loss_value = float("nan")
-    for _ in range(epochs):
+    bar = tqdm(range(epochs), desc="aspect probe", unit="pass", leave=False,
+               disable=not progress)
+    for _ in bar:
         losses = []
         for batch in torch.randperm(len(states), generator=generator).split(batch_size):
             chunk = [states[int(i)] for i in batch]
@@ -127,4 +131,5 @@ def probe_aspect_heads(model: torch.nn.Module, tokenizer: Any, train: datasets.D
             optimizer.step()
             losses.append(loss.item())
         loss_value = float(np.mean(losses))
+        bar.set_postfix(loss=f"{loss_value:.4f}")
     return {"rows": len(texts), "epochs": epochs, "final_loss": loss_value}

@@ -201,7 +201,8 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
                    config.max_length, device)
         if config.aspects:
             probe_aspect_heads(model, tokenizer, data["train"], config.batch_size,
-                               config.max_length, device, polarity_weights, seed=config.seed)
+                               config.max_length, device, polarity_weights, seed=config.seed,
+                               progress=progress)
     optimizer = torch.optim.AdamW(
         _parameter_groups(model, config.weight_decay, config.learning_rate),
         lr=config.learning_rate)
