@@ -212,7 +212,7 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
     generator = torch.Generator().manual_seed(config.seed)
 
     history: list[dict[str, Any]] = []
-    best_f1, best_epoch, best_state, stale = -1.0, 0, None, 0
+    best_score, best_epoch, best_state, stale = -1.0, 0, None, 0
     best_validation: dict[str, Any] = {}
     started = time.perf_counter()
     epochs = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
@@ -253,7 +253,7 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
             validation["aspects"] = aspects
             score = float(np.mean([score, aspects["detection"]["micro"]["f1"],
                                    aspects["polarity"]["accuracy"]]))
-        improved = score > best_f1
+        improved = score > best_score
         history.append({
             "epoch": epoch,
             "steps": len(losses),
@@ -267,7 +267,7 @@ def fine_tune(data: datasets.DatasetDict, out_dir: str | Path, config: TrainConf
             "improved": improved,
         })
         if improved:
-            best_f1, best_epoch, stale = score, epoch, 0
+            best_score, best_epoch, stale = score, epoch, 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             best_validation = validation
         else:
