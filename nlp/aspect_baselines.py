@@ -18,7 +18,7 @@ import numpy as np
 
 from nlp.aspect_data import LEARNED_ASPECTS
 from nlp.aspects import ASPECTS, ProbabilityModel, clause_probabilities, find_aspects
-from nlp.baselines import tfidf_features
+from nlp.baselines import balanced_logistic_regression, tfidf_features
 from nlp.labels import LABELS
 
 _COLUMNS = [ASPECTS.index(a) for a in LEARNED_ASPECTS]
@@ -59,12 +59,6 @@ class TfidfAspects:
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def _regression(self):
-        from sklearn.linear_model import LogisticRegression
-
-        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter,
-                                  random_state=self.random_state)
-
     def fit(self, texts: Sequence[str], mentions: np.ndarray,
             polarities: np.ndarray) -> TfidfAspects:
         """``mentions`` (n, aspects) booleans; ``polarities`` (n, aspects) strings, a polarity
@@ -86,7 +80,8 @@ class TfidfAspects:
     def _fit_one(self, x, y: np.ndarray):
         if len(set(y.tolist())) < 2:  # nothing to learn: always the one value seen
             return y[0] if len(y) else None
-        return self._regression().fit(x, y)
+        return balanced_logistic_regression(self.C, self.max_iter,
+                                            self.random_state).fit(x, y)
 
     def mention_proba(self, texts: Sequence[str]) -> np.ndarray:
         x = self.features_.transform(list(texts))

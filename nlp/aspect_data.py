@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,10 +93,3 @@ def aspect_splits(sources: Sequence[Source], seed: int = 0, val_size: float = 0.
 def mentions(table: pd.DataFrame) -> np.ndarray:
     """(n, aspects) booleans: does each sentence talk about each learned aspect."""
     return table[list(LEARNED_ASPECTS)].to_numpy() != ""
-
-
-def default_aspect_splits(data_dir: str | os.PathLike[str], seed: int = 0
-                          ) -> dict[str, pd.DataFrame]:
-    """`aspect_splits` of the shared SemEval files."""
-    folder = Path(data_dir)
-    return aspect_splits(aspect_recipe(folder), seed=seed)

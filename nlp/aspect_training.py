@@ -30,6 +30,7 @@ from nlp.aspect_eval import (
 from nlp.corpus import Source
 from nlp.data import DataError
 from nlp.labels import LABEL2ID, LABELS
+from nlp.probe import length_batches
 
 ASPECTS_FILE = "aspects.json"
 TARGET_COLUMNS = ("aspect_mentions", "aspect_polarity", "aspect_labelled")
@@ -89,11 +90,7 @@ def predict_aspects(model: torch.nn.Module, tokenizer: Any, texts: list[str],
     n_aspects = len(model.config.aspect_names)
     mention = np.zeros((len(texts), n_aspects))
     polarity = np.zeros((len(texts), n_aspects, len(LABELS)))
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                            max_length=max_length, return_tensors="pt").to(device)
+    for chunk, encoded in length_batches(tokenizer, texts, batch_size, max_length, device):
         out = model(**encoded)
         mention[chunk] = torch.sigmoid(out.aspect_mention_logits.float()).cpu().numpy()
         polarity[chunk] = torch.softmax(out.aspect_polarity_logits.float(), -1).cpu().numpy()
@@ -195,7 +192,6 @@ class LearnedAspects:
         saved = load_aspects(folder)
         if saved is None:
             raise ValueError(f"{folder}: no {ASPECTS_FILE}: this model learned no aspects")
-        self.folder = Path(folder)
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
         self.aspects_ = tuple(saved["aspects"])
         self.thresholds_ = np.asarray(saved["thresholds"], dtype=float)

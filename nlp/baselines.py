@@ -44,6 +44,14 @@ def tfidf_features(min_df: int = 2):
     ])
 
 
+def balanced_logistic_regression(C: float, max_iter: int, random_state: int):
+    """The class-balanced logistic regression every TF-IDF baseline fits."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter,
+                              random_state=random_state)
+
+
 class VaderBaseline:
     """VADER's compound score, cut at VADER's documented thresholds.
 
@@ -107,13 +115,10 @@ class TfidfLogisticBaseline:
         self.pipeline_ = None
 
     def _make_pipeline(self):
-        from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
 
         features = tfidf_features(self.min_df)
-        classifier = LogisticRegression(C=self.C, class_weight="balanced",
-                                        max_iter=self.max_iter,
-                                        random_state=self.random_state)
+        classifier = balanced_logistic_regression(self.C, self.max_iter, self.random_state)
         return Pipeline([("tfidf", features), ("clf", classifier)])
 
     def fit(self, texts: Sequence[str], labels: Sequence[object]) -> TfidfLogisticBaseline:

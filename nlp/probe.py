@@ -78,7 +78,6 @@ def probe_head(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
         head.bias.copy_(torch.from_numpy(bias))
 
 
-
 def probe_aspect_heads(model: torch.nn.Module, tokenizer: Any, train: datasets.Dataset,
                        batch_size: int, max_length: int, device: str | torch.device,
                        polarity_weights: torch.Tensor | None = None, epochs: int = 40,
@@ -91,18 +90,15 @@ def probe_aspect_heads(model: torch.nn.Module, tokenizer: Any, train: datasets.D
     them: in a trial on the SemEval sentences alone, trained jointly from random for two
     epochs, they left validation detection micro-F1 at 0.53. The token states of the
     labelled rows are computed once, so each of the ``epochs`` passes costs only the heads.
-    Returns the last epoch's mean loss.
+    Returns the rows, the passes and the last pass's mean loss.
     """
     labelled = train.select([i for i, flag in enumerate(train["aspect_labelled"]) if flag])
     texts = list(labelled["text"])
     model.eval()
     with torch.inference_mode():
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         found: dict[int, torch.Tensor] = {}
-        for start in range(0, len(order), 2 * batch_size):
-            chunk = order[start:start + 2 * batch_size]
-            encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                                max_length=max_length, return_tensors="pt").to(device)
+        for chunk, encoded in length_batches(tokenizer, texts, 2 * batch_size, max_length,
+                                             device):
             hidden = model.bert(**encoded).last_hidden_state
             for k, i in enumerate(chunk):
                 found[i] = hidden[k, :int(encoded["attention_mask"][k].sum())].clone()
